@@ -1,0 +1,141 @@
+import { readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { readDicomTagsNode, readImageDicomFileSeriesNode } from '@itk-wasm/dicom'
+import type { Image } from 'itk-wasm'
+import { InputError } from '../errors.js'
+
+const TAG_MODALITY = '0008|0060'
+const TAG_IMAGE_TYPE = '0008|0008'
+const TAG_SERIES_DESCRIPTION = '0008|103e'
+const TAG_SERIES_UID = '0020|000e'
+const TAG_ORIENTATION = '0020|0037'
+const TAG_ROWS = '0028|0010'
+
+/** One DICOM series found in a folder. */
+export interface DicomSeries {
+  uid: string
+  modality: string
+  description: string
+  files: string[]
+  isLocalizer: boolean
+  /** 'axial', 'coronal', 'sagittal' or 'oblique', from ImageOrientationPatient. */
+  plane: string
+}
+
+export interface DicomFolderResult {
+  image: Image
+  description: string
+  warnings: string[]
+}
+
+/** Lists the files under a folder, recursively, skipping hidden files and DICOMDIR. */
+function listFiles(folder: string): string[] {
+  const files: string[] = []
+  for (const entry of readdirSync(folder, { withFileTypes: true })) {
+    if (entry.name.startsWith('.') || entry.name.toUpperCase() === 'DICOMDIR') continue
+    const path = join(folder, entry.name)
+    if (entry.isDirectory()) files.push(...listFiles(path))
+    else if (entry.isFile() && statSync(path).size > 132) files.push(path)
+  }
+  return files.sort()
+}
+
+/** Names the anatomical plane of a slice from its ImageOrientationPatient row and column cosines. */
+export function planeOfOrientation(orientation: number[]): string {
+  if (orientation.length !== 6 || orientation.some((value) => !Number.isFinite(value))) return 'unknown'
+  const [rx, ry, rz, cx, cy, cz] = orientation
+  const normal = [ry * cz - rz * cy, rz * cx - rx * cz, rx * cy - ry * cx]
+  const dominant = normal.map(Math.abs)
+  const largest = Math.max(...dominant)
+  if (largest < 0.95) return 'oblique'
+  return ['sagittal', 'coronal', 'axial'][dominant.indexOf(largest)]
+}
+
+/**
+ * Groups the DICOM files of a folder into series by SeriesInstanceUID. Files that are not DICOM
+ * are ignored.
+ */
+export async function findDicomSeries(folder: string): Promise<DicomSeries[]> {
+  const bySeries = new Map<string, DicomSeries>()
+  const tagsToRead = { tags: [TAG_MODALITY, TAG_IMAGE_TYPE, TAG_SERIES_DESCRIPTION, TAG_SERIES_UID, TAG_ORIENTATION, TAG_ROWS] }
+
+  // NOTE: itk-wasm reads each file's header in about 70 ms here; a 600-file folder takes ~40 s.
+  // A header-only parser would make series grouping much faster.
+  for (const file of listFiles(folder)) {
+    let tags: Map<string, string>
+    try {
+      const result = await readDicomTagsNode(file, { tagsToRead })
+      tags = new Map(result.tags.map(([tag, value]) => [tag.toLowerCase(), value.trim()]))
+    } catch {
+      continue
+    }
+    const uid = tags.get(TAG_SERIES_UID)
+    if (uid === undefined || tags.get(TAG_ROWS) === undefined) continue
+
+    let series = bySeries.get(uid)
+    if (series === undefined) {
+      const orientation = (tags.get(TAG_ORIENTATION) ?? '').split('\\').map(Number)
+      series = {
+        uid,
+        modality: tags.get(TAG_MODALITY) ?? '',
+        description: tags.get(TAG_SERIES_DESCRIPTION) ?? '',
+        files: [],
+        isLocalizer: (tags.get(TAG_IMAGE_TYPE) ?? '').toUpperCase().includes('LOCALIZER'),
+        plane: planeOfOrientation(orientation),
+      }
+      bySeries.set(uid, series)
+    }
+    series.files.push(file)
+  }
+  return [...bySeries.values()]
+}
+
+/**
+ * Chooses the series to segment: the one named by `seriesUid`, else the CT series that is not a
+ * localizer with the most slices, preferring axial ones.
+ */
+export function chooseSeries(series: DicomSeries[], seriesUid?: string): DicomSeries {
+  if (seriesUid !== undefined) {
+    const chosen = series.find((candidate) => candidate.uid === seriesUid)
+    if (chosen === undefined) {
+      const available = series.map((candidate) => candidate.uid).join(', ')
+      throw new InputError(`series ${seriesUid} not found in the folder; the folder holds: ${available}`)
+    }
+    return chosen
+  }
+
+  const volumetric = series.filter((candidate) => !candidate.isLocalizer && candidate.files.length > 1)
+  const ct = volumetric.filter((candidate) => candidate.modality === 'CT')
+  const pool = ct.length > 0 ? ct : volumetric.length > 0 ? volumetric : series
+  const rank = (candidate: DicomSeries): number => (candidate.plane === 'axial' ? 1e6 : 0) + candidate.files.length
+  return [...pool].sort((a, b) => rank(b) - rank(a))[0]
+}
+
+function describeSeries(series: DicomSeries): string {
+  const label = series.description ? ` "${series.description}"` : ''
+  const kind = series.isLocalizer ? 'localizer' : `${series.plane} ${series.modality || 'unknown modality'}`
+  return `series ${series.uid}${label} (${kind}, ${series.files.length} files)`
+}
+
+/** Reads the chosen series of a DICOM folder as one volume with HU from rescale slope/intercept. */
+export async function readDicomFolder(folder: string, seriesUid?: string): Promise<DicomFolderResult> {
+  const series = await findDicomSeries(folder)
+  if (series.length === 0) {
+    throw new InputError(`no DICOM image files found in folder ${folder} (expected a CT series, or a NIfTI/NRRD/MHA file)`)
+  }
+
+  const chosen = chooseSeries(series, seriesUid)
+  const warnings = series
+    .filter((candidate) => candidate !== chosen)
+    .map((candidate) => `skipped DICOM ${describeSeries(candidate)}`)
+  if (chosen.modality !== 'CT') warnings.push(`the chosen series has modality ${chosen.modality || 'unknown'}, not CT`)
+
+  let image: Image
+  try {
+    const result = await readImageDicomFileSeriesNode({ inputImages: chosen.files, singleSortedSeries: false })
+    image = result.outputImage
+  } catch (error) {
+    throw new InputError(`could not read DICOM ${describeSeries(chosen)}: ${(error as Error).message}`)
+  }
+  return { image, description: `DICOM ${describeSeries(chosen)} from ${folder}`, warnings }
+}

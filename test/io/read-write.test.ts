@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { readVolume } from '../../src/io/read.js'
+import { writeVolume } from '../../src/io/write.js'
+import { InputError } from '../../src/errors.js'
+import { describeGeometryMismatch, type Volume } from '../../src/volume/volume.js'
+import { requireSharedData } from '../support/data.js'
+
+function obliqueVolume(): Volume<Int16Array> {
+  const angle = (20 * Math.PI) / 180
+  const c = Math.cos(angle)
+  const s = Math.sin(angle)
+  const data = new Int16Array(4 * 3 * 2)
+  for (let i = 0; i < data.length; i++) data[i] = i * 10 - 1000
+  return {
+    data,
+    size: [4, 3, 2],
+    spacingMm: [0.7, 0.8, 2.5],
+    origin: [-12.5, 30.25, 101],
+    // Rotation about z by 20 degrees, then the first axis reversed.
+    direction: Float64Array.from([-c, -s, 0, -s, c, 0, 0, 0, 1]),
+  }
+}
+
+for (const extension of ['.nii.gz', '.nrrd', '.mha']) {
+  test(`write then read ${extension} keeps voxels and geometry`, async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'colinet-io-'))
+    try {
+      const original = obliqueVolume()
+      const path = join(folder, `volume${extension}`)
+      await writeVolume(path, original)
+      const { volume } = await readVolume(path)
+      assert.equal(describeGeometryMismatch(volume, original, 1e-4), undefined)
+      assert.deepEqual(Array.from(volume.data), Array.from(original.data))
+      assert.deepEqual(readdirSync(folder), [`volume${extension}`])
+    } finally {
+      rmSync(folder, { recursive: true, force: true })
+    }
+  })
+}
+
+test('writeVolume refuses to overwrite without force', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'colinet-io-'))
+  try {
+    const path = join(folder, 'mask.nii.gz')
+    await writeVolume(path, obliqueVolume())
+    await assert.rejects(writeVolume(path, obliqueVolume()), /already exists; use --force/)
+    await writeVolume(path, obliqueVolume(), { force: true })
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
+})
+
+test('readVolume rejects a missing path', async () => {
+  await assert.rejects(readVolume('/nonexistent/ct.nii.gz'), (error: Error) => {
+    assert.ok(error instanceof InputError)
+    assert.match(error.message, /input not found: \/nonexistent\/ct.nii.gz/)
+    return true
+  })
+})
+
+test('readVolume rejects an unknown extension', async () => {
+  await assert.rejects(readVolume(import.meta.filename), /unsupported file format: read-write.test.ts/)
+})
+
+test('CIP NRRD and its DICOM copy give one volume', async (t) => {
+  const nrrdPath = requireSharedData(t, 'ct/cip/ct-64.nrrd')
+  const dicomPath = requireSharedData(t, 'ct/cip/ct-64-dicom')
+  if (nrrdPath === undefined || dicomPath === undefined) return
+
+  const nrrd = (await readVolume(nrrdPath)).volume
+  const dicom = await readVolume(dicomPath)
+  assert.deepEqual(nrrd.size, [64, 64, 79])
+  // The DICOM headers store positions rounded to 1e-3 mm and the slice spacing as 3.98734 mm.
+  assert.equal(describeGeometryMismatch(dicom.volume, nrrd, 2e-3), undefined)
+  assert.deepEqual(Array.from(dicom.volume.data), Array.from(nrrd.data))
+  assert.match(dicom.description, /axial CT, 79 files/)
+})
+
+test('Lung-PET-CT-Dx DICOM series reads in HU', async (t) => {
+  const folder = requireSharedData(t, 'ct/lung-pet-ct-dx/A0002-8mm-B40f')
+  if (folder === undefined) return
+
+  const { volume } = await readVolume(folder)
+  assert.deepEqual(volume.size, [512, 512, 30])
+  assert.ok(Math.abs(volume.spacingMm[2] - 8) < 1e-3)
+  let minimum = Infinity
+  for (const value of volume.data) minimum = Math.min(minimum, value)
+  // Air outside the patient is -1024 HU once RescaleIntercept -1024 is applied.
+  assert.ok(minimum <= -1000 && minimum >= -1100, `minimum ${minimum}`)
+})
