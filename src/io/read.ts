@@ -85,7 +85,7 @@ export function imageToVolume(image: Image, source: string, warnings: string[]):
   }
   if (dimension === 2) {
     warnings.push('the input is a 2D image: read as a single axial slice with 1 mm slice thickness')
-    const direction2d = Array.from(image.direction)
+    const direction2d = Array.from(image.direction as Float64Array)
     return {
       data: image.data as VoxelArray,
       size: [image.size[0], image.size[1], 1],
@@ -104,6 +104,6 @@ export function imageToVolume(image: Image, source: string, warnings: string[]):
     size: Array.from(image.size) as Vec3,
     spacingMm: Array.from(image.spacing) as Vec3,
     origin: Array.from(image.origin) as Vec3,
-    direction: Float64Array.from(image.direction),
+    direction: Float64Array.from(image.direction as Float64Array),
   }
 }

@@ -1,0 +1,95 @@
+import { fillHoles2D } from '../volume/fill.js'
+import { labelComponents, largestLabels } from '../volume/components.js'
+import type { Vec3 } from '../volume/volume.js'
+
+export const RIGHT_LUNG = 1
+export const LEFT_LUNG = 2
+
+/** A second component smaller than this fraction of the largest is not taken as a lung. */
+const MIN_SECOND_LUNG_FRACTION = 0.05
+
+export interface LungCleanupResult {
+  /** 0 background, 1 right lung, 2 left lung, on the canonical grid. */
+  labels: Uint8Array
+  warnings: string[]
+}
+
+/**
+ * Cleans a binary lung mask on the canonical grid (axis 0 from patient right to left): keeps the
+ * two largest 6-connected components, labels them right and left by position along axis 0, and
+ * fills holes slice by slice in each lung separately so the mediastinum between them stays out.
+ * When the lungs touch and form one component, it is split at the sagittal plane where the mask
+ * is thinnest in the middle of its extent. Airways outside the lungs are dropped with the other
+ * small components.
+ */
+export function cleanLungMask(mask: Uint8Array, size: Vec3): LungCleanupResult {
+  const warnings: string[] = []
+  const components = labelComponents(mask, size, 6)
+  const labels = new Uint8Array(mask.length)
+  if (components.count === 0) {
+    warnings.push('no lung found')
+    return { labels, warnings }
+  }
+
+  const [largest, second] = largestLabels(components, 2)
+  const hasTwoLungs =
+    second !== undefined && components.voxelCounts[second] >= MIN_SECOND_LUNG_FRACTION * components.voxelCounts[largest]
+
+  if (hasTwoLungs) {
+    const rightLabel = meanColumn(components.labels, size, largest) < meanColumn(components.labels, size, second) ? largest : second
+    for (let v = 0; v < labels.length; v++) {
+      const component = components.labels[v]
+      if (component === largest || component === second) labels[v] = component === rightLabel ? RIGHT_LUNG : LEFT_LUNG
+    }
+  } else {
+    const split = thinnestColumn(components.labels, size, largest)
+    warnings.push(`the lungs form one connected region; split into right and left at column ${split} of the canonical grid`)
+    const nx = size[0]
+    for (let v = 0; v < labels.length; v++) {
+      if (components.labels[v] === largest) labels[v] = v % nx < split ? RIGHT_LUNG : LEFT_LUNG
+    }
+  }
+
+  for (const side of [RIGHT_LUNG, LEFT_LUNG]) {
+    const sideMask = new Uint8Array(labels.length)
+    for (let v = 0; v < labels.length; v++) sideMask[v] = labels[v] === side ? 1 : 0
+    const filled = fillHoles2D(sideMask, size, 2)
+    for (let v = 0; v < labels.length; v++) if (filled[v] === 1 && labels[v] === 0) labels[v] = side
+  }
+  return { labels, warnings }
+}
+
+function meanColumn(componentLabels: Int32Array, size: Vec3, label: number): number {
+  const nx = size[0]
+  let sum = 0
+  let count = 0
+  for (let v = 0; v < componentLabels.length; v++) {
+    if (componentLabels[v] === label) {
+      sum += v % nx
+      count++
+    }
+  }
+  return count === 0 ? 0 : sum / count
+}
+
+/** Column (axis-0 index) with the fewest voxels of the component within the middle 40 % of its extent. */
+function thinnestColumn(componentLabels: Int32Array, size: Vec3, label: number): number {
+  const nx = size[0]
+  const perColumn = new Float64Array(nx)
+  for (let v = 0; v < componentLabels.length; v++) if (componentLabels[v] === label) perColumn[v % nx]++
+
+  let first = 0
+  while (first < nx - 1 && perColumn[first] === 0) first++
+  let last = nx - 1
+  while (last > 0 && perColumn[last] === 0) last--
+  const from = Math.round(first + 0.3 * (last - first))
+  const to = Math.round(first + 0.7 * (last - first))
+  let best = from
+  for (let x = from; x <= to; x++) if (perColumn[x] < perColumn[best]) best = x
+  return best
+}
+
+/** Removes lesion voxels outside the lung (lesions are sought inside the lung only). */
+export function restrictToLung(lesion: Uint8Array, lungLabels: Uint8Array): void {
+  for (let v = 0; v < lesion.length; v++) if (lungLabels[v] === 0) lesion[v] = 0
+}

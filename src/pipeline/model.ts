@@ -1,0 +1,22 @@
+/**
+ * A 2D segmentation network as the pipeline uses it: a batch of preprocessed slices in, class
+ * probabilities out. Class 0 is background; the pipeline takes 1 - P(background) as the
+ * probability of the structure the network finds (lung or lesion).
+ */
+export interface SegmentationModel {
+  /** File name or label used in reports. */
+  name: string
+  /** Version and training information read from the model's metadata. */
+  version: string
+  /** False for freshly initialised weights: the output then means nothing. */
+  trained: boolean
+  inputHeight: number
+  inputWidth: number
+  classCount: number
+  /**
+   * Runs `count` slices of `inputHeight · inputWidth` values and returns probabilities as
+   * `count · classCount · inputHeight · inputWidth` values (NCHW).
+   */
+  run(batch: Float32Array, count: number): Promise<Float32Array>
+  dispose(): Promise<void>
+}

@@ -1,0 +1,161 @@
+import { performance } from 'node:perf_hooks'
+import { geometryOf, type Volume } from '../volume/volume.js'
+import { frameForVolume } from './body-crop.js'
+import { cleanLungMask, restrictToLung } from './cleanup.js'
+import { checkHounsfieldUnits, checkLungAirPresent } from './input-checks.js'
+import type { SegmentationModel } from './model.js'
+import { fromCanonical, planReorientation, toCanonical, type Reorientation } from './orientation.js'
+import { COLINET_INPUT, preprocessSlices, probabilitiesToSlice, type SliceFrame } from './preprocess.js'
+
+/** Stages of the pipeline, in order; their times are reported separately. */
+export type Stage = 'checks' | 'preprocess' | 'lungNetwork' | 'lungCleanup' | 'lesionNetwork' | 'lesionCleanup' | 'restore'
+
+/** Stages that run a network; the others are the pipeline's own overhead. */
+export const NETWORK_STAGES: readonly Stage[] = ['lungNetwork', 'lesionNetwork']
+
+export interface SegmentOptions {
+  lungModel: SegmentationModel
+  lesionModel: SegmentationModel
+  /** Slices per network run; larger batches use more memory. Default 8. */
+  batchSize?: number
+  /** Called after each batch of a network stage with the slices done and the total. */
+  onProgress?: (stage: Stage, done: number, total: number) => void
+}
+
+export interface SegmentationResult {
+  /** 0 background, 1 right lung, 2 left lung, on the input grid. */
+  lung: Volume<Uint8Array>
+  /** 0 background, 1 lesion, on the input grid. */
+  lesion: Volume<Uint8Array>
+  /** 0 background, 1 lung without lesion, 2 lesion, on the input grid. */
+  labels: Volume<Uint8Array>
+  stageSeconds: Record<Stage, number>
+  slicesWithLung: number
+  slicesProcessedByLungNetwork: number
+  slicesProcessedByLesionNetwork: number
+  reorientation: Reorientation
+  frame: SliceFrame
+  warnings: string[]
+}
+
+/**
+ * Segments the lungs and lesions of a chest CT in HU: checks the input, reorients it to axial
+ * slices, crops and resizes each slice for the networks, runs the lung network on every slice and
+ * the lesion network on the slices that hold lung, cleans both masks up in 3D and maps them back
+ * onto the input grid. Throws InputError when the input is not a chest CT in HU.
+ */
+export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<SegmentationResult> {
+  const stageSeconds = {} as Record<Stage, number>
+  let stageStart = performance.now()
+  const endStage = (stage: Stage): void => {
+    const now = performance.now()
+    stageSeconds[stage] = (now - stageStart) / 1000
+    stageStart = now
+  }
+  checkModelContract(options.lungModel)
+  checkModelContract(options.lesionModel)
+
+  const warnings = checkHounsfieldUnits(ct)
+  const reorientation = planReorientation(ct.direction)
+  if (reorientation.obliquityDegrees > 10) {
+    warnings.push(
+      `the slices are tilted ${reorientation.obliquityDegrees.toFixed(1)} degrees from the nearest anatomical axes; ` +
+        'they are segmented as they are, without resampling to true axial slices',
+    )
+  }
+  endStage('checks')
+
+  const canonical = toCanonical(ct, reorientation)
+  const [nx, ny, nz] = canonical.size
+  if (nz < 8) warnings.push(`only ${nz} axial slice(s): 3D clean-up of the lungs is limited`)
+  const frame = frameForVolume(canonical)
+  const allSlices = Array.from({ length: nz }, (_, k) => k)
+  const networkInput = preprocessSlices(canonical, frame, allSlices)
+  checkLungAirPresent(networkInput, frame, nz)
+  endStage('preprocess')
+
+  const lungProbability = await runNetwork(options.lungModel, networkInput, allSlices, options, 'lungNetwork')
+  endStage('lungNetwork')
+
+  const lungMask = new Uint8Array(nx * ny * nz)
+  const plane = frame.width * frame.height
+  for (let k = 0; k < nz; k++) probabilitiesToSlice(lungProbability, k * plane, frame, nx, ny, lungMask, k * nx * ny)
+  const lungCleanup = cleanLungMask(lungMask, canonical.size)
+  warnings.push(...lungCleanup.warnings)
+  const lungSlices = allSlices.filter((k) => hasForeground(lungCleanup.labels, k * nx * ny, nx * ny))
+  endStage('lungCleanup')
+
+  const lesionProbability = await runNetwork(options.lesionModel, networkInput, lungSlices, options, 'lesionNetwork')
+  endStage('lesionNetwork')
+
+  const lesionMask = new Uint8Array(nx * ny * nz)
+  lungSlices.forEach((k, s) => probabilitiesToSlice(lesionProbability, s * plane, frame, nx, ny, lesionMask, k * nx * ny))
+  restrictToLung(lesionMask, lungCleanup.labels)
+  endStage('lesionCleanup')
+
+  const lung = { ...geometryOf(ct), data: fromCanonical(lungCleanup.labels, ct.size, reorientation) }
+  const lesion = { ...geometryOf(ct), data: fromCanonical(lesionMask, ct.size, reorientation) }
+  const labels = { ...geometryOf(ct), data: new Uint8Array(lung.data.length) }
+  for (let v = 0; v < labels.data.length; v++) labels.data[v] = lesion.data[v] === 1 ? 2 : lung.data[v] !== 0 ? 1 : 0
+  endStage('restore')
+
+  return {
+    lung,
+    lesion,
+    labels,
+    stageSeconds,
+    slicesWithLung: lungSlices.length,
+    slicesProcessedByLungNetwork: nz,
+    slicesProcessedByLesionNetwork: lungSlices.length,
+    reorientation,
+    frame,
+    warnings,
+  }
+}
+
+function checkModelContract(model: SegmentationModel): void {
+  if (model.inputHeight !== COLINET_INPUT.height || model.inputWidth !== COLINET_INPUT.width) {
+    throw new Error(
+      `model ${model.name} expects ${model.inputWidth} x ${model.inputHeight} slices; ` +
+        `the pipeline prepares ${COLINET_INPUT.width} x ${COLINET_INPUT.height}`,
+    )
+  }
+}
+
+function hasForeground(mask: Uint8Array, offset: number, length: number): boolean {
+  for (let p = offset; p < offset + length; p++) if (mask[p] !== 0) return true
+  return false
+}
+
+/**
+ * Runs a network over the given slices of the preprocessed input in batches and returns the
+ * foreground probability (1 - P(background)) of each, in the order of `slices`.
+ */
+async function runNetwork(
+  model: SegmentationModel,
+  networkInput: Float32Array,
+  slices: readonly number[],
+  options: SegmentOptions,
+  stage: Stage,
+): Promise<Float32Array> {
+  const plane = model.inputHeight * model.inputWidth
+  const batchSize = Math.max(1, options.batchSize ?? 8)
+  const foreground = new Float32Array(slices.length * plane)
+  const batch = new Float32Array(batchSize * plane)
+
+  for (let start = 0; start < slices.length; start += batchSize) {
+    const count = Math.min(batchSize, slices.length - start)
+    for (let s = 0; s < count; s++) {
+      const k = slices[start + s]
+      batch.set(networkInput.subarray(k * plane, (k + 1) * plane), s * plane)
+    }
+    const probabilities = await model.run(count === batchSize ? batch : batch.subarray(0, count * plane), count)
+    for (let s = 0; s < count; s++) {
+      const background = (s * model.classCount) * plane
+      const out = (start + s) * plane
+      for (let p = 0; p < plane; p++) foreground[out + p] = 1 - probabilities[background + p]
+    }
+    options.onProgress?.(stage, start + count, slices.length)
+  }
+  return foreground
+}

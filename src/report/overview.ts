@@ -1,0 +1,137 @@
+import type { Volume } from '../volume/volume.js'
+import { planReorientation, toCanonical } from '../pipeline/orientation.js'
+import { createRgbImage, encodePng, type RgbImage } from './png.js'
+
+/** Lung window for display: level -600 HU, width 1500 HU. */
+const WINDOW_LEVEL_HU = -600
+const WINDOW_WIDTH_HU = 1500
+
+const CELL_PX = 240
+const AXIAL_COLUMNS = 4
+const AXIAL_ROWS = 3
+const GAP_PX = 4
+
+const RIGHT_LUNG_COLOUR: [number, number, number] = [64, 220, 64]
+const LEFT_LUNG_COLOUR: [number, number, number] = [64, 160, 255]
+const LESION_COLOUR: [number, number, number] = [255, 48, 48]
+
+/** A 2D view: `at(u, v)` gives the flat voxel index shown at display pixel (u, v). */
+interface View {
+  widthPx: number
+  heightPx: number
+  at: (u: number, v: number) => number
+}
+
+/**
+ * Draws an overview PNG of a segmentation: 12 axial slices that hold lung (lung window, patient
+ * right on the image's left, anterior up) and one coronal slice through the lungs (superior up),
+ * with the right lung outlined in green, the left lung in blue and lesions in red.
+ */
+export function renderOverviewPng(ct: Volume, lung: Volume<Uint8Array>, lesion: Volume<Uint8Array>): Buffer {
+  const plan = planReorientation(ct.direction)
+  const canonicalCt = toCanonical(ct, plan)
+  const canonicalLung = toCanonical(lung, plan)
+  const canonicalLesion = toCanonical(lesion, plan)
+  const [nx, ny, nz] = canonicalCt.size
+  const [sx, sy, sz] = canonicalCt.spacingMm
+
+  const slices = chooseAxialSlices(canonicalLung.data, nx * ny, nz, AXIAL_COLUMNS * AXIAL_ROWS)
+  const axialScale = CELL_PX / Math.max(nx * sx, ny * sy)
+  const coronalRow = chooseCoronalRow(canonicalLung.data, nx, ny, nz)
+  const coronalHeightPx = AXIAL_ROWS * CELL_PX + (AXIAL_ROWS - 1) * GAP_PX
+  const coronalScale = Math.min(coronalHeightPx / (nz * sz), CELL_PX / (nx * sx))
+
+  const width = AXIAL_COLUMNS * (CELL_PX + GAP_PX) + Math.round(nx * sx * coronalScale) + GAP_PX
+  const image = createRgbImage(width, coronalHeightPx, [0, 0, 0])
+
+  slices.forEach((k, index) => {
+    const view: View = {
+      widthPx: Math.max(1, Math.round(nx * sx * axialScale)),
+      heightPx: Math.max(1, Math.round(ny * sy * axialScale)),
+      at: (u, v) => k * nx * ny + Math.min(ny - 1, Math.floor(v / (sy * axialScale))) * nx + Math.min(nx - 1, Math.floor(u / (sx * axialScale))),
+    }
+    const left = (index % AXIAL_COLUMNS) * (CELL_PX + GAP_PX)
+    const top = Math.floor(index / AXIAL_COLUMNS) * (CELL_PX + GAP_PX)
+    drawView(image, view, left, top, canonicalCt.data, canonicalLung.data, canonicalLesion.data)
+  })
+
+  const coronal: View = {
+    widthPx: Math.max(1, Math.round(nx * sx * coronalScale)),
+    heightPx: Math.max(1, Math.round(nz * sz * coronalScale)),
+    at: (u, v) => {
+      const k = nz - 1 - Math.min(nz - 1, Math.floor(v / (sz * coronalScale)))
+      return k * nx * ny + coronalRow * nx + Math.min(nx - 1, Math.floor(u / (sx * coronalScale)))
+    },
+  }
+  drawView(image, coronal, AXIAL_COLUMNS * (CELL_PX + GAP_PX), 0, canonicalCt.data, canonicalLung.data, canonicalLesion.data)
+  return encodePng(image)
+}
+
+/** Picks up to `count` evenly spaced slices among those with lung (all slices if none has lung). */
+function chooseAxialSlices(lung: Uint8Array, plane: number, nz: number, count: number): number[] {
+  const withLung: number[] = []
+  for (let k = 0; k < nz; k++) {
+    for (let p = k * plane; p < (k + 1) * plane; p++) {
+      if (lung[p] !== 0) {
+        withLung.push(k)
+        break
+      }
+    }
+  }
+  const pool = withLung.length > 0 ? withLung : Array.from({ length: nz }, (_, k) => k)
+  if (pool.length <= count) return pool.reverse()
+  // Superior slices first, as a reader scrolls from apex to base.
+  return Array.from({ length: count }, (_, i) => pool[Math.round(((count - 1 - i) * (pool.length - 1)) / (count - 1))])
+}
+
+/** The anterior-posterior row with the most lung voxels (the middle row if there is no lung). */
+function chooseCoronalRow(lung: Uint8Array, nx: number, ny: number, nz: number): number {
+  const perRow = new Float64Array(ny)
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      const offset = (k * ny + j) * nx
+      for (let i = 0; i < nx; i++) if (lung[offset + i] !== 0) perRow[j]++
+    }
+  }
+  let best = Math.floor(ny / 2)
+  for (let j = 0; j < ny; j++) if (perRow[j] > perRow[best]) best = j
+  return best
+}
+
+function drawView(
+  image: RgbImage,
+  view: View,
+  left: number,
+  top: number,
+  ct: ArrayLike<number>,
+  lung: Uint8Array,
+  lesion: Uint8Array,
+): void {
+  const low = WINDOW_LEVEL_HU - WINDOW_WIDTH_HU / 2
+  for (let v = 0; v < view.heightPx; v++) {
+    for (let u = 0; u < view.widthPx; u++) {
+      const x = left + u
+      const y = top + v
+      if (x >= image.width || y >= image.height) continue
+      const voxel = view.at(u, v)
+      const grey = Math.max(0, Math.min(255, Math.round(((ct[voxel] - low) / WINDOW_WIDTH_HU) * 255)))
+      let colour: [number, number, number] = [grey, grey, grey]
+      if (isOutline(view, u, v, lesion, voxel)) colour = LESION_COLOUR
+      else if (isOutline(view, u, v, lung, voxel)) colour = lung[voxel] === 1 ? RIGHT_LUNG_COLOUR : LEFT_LUNG_COLOUR
+      image.pixels.set(colour, 3 * (y * image.width + x))
+    }
+  }
+}
+
+/** True when a labelled display pixel has a 4-neighbour with another label (or the view's edge). */
+function isOutline(view: View, u: number, v: number, labels: Uint8Array, voxel: number): boolean {
+  const label = labels[voxel]
+  if (label === 0) return false
+  if (u === 0 || v === 0 || u === view.widthPx - 1 || v === view.heightPx - 1) return true
+  return (
+    labels[view.at(u - 1, v)] !== label ||
+    labels[view.at(u + 1, v)] !== label ||
+    labels[view.at(u, v - 1)] !== label ||
+    labels[view.at(u, v + 1)] !== label
+  )
+}
