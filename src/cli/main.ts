@@ -1,0 +1,52 @@
+import { InputError, INPUT_ERROR_EXIT_CODE } from '../errors.js'
+import { runSegmentCommand } from './segment.js'
+import { COLINET_VERSION } from './version.js'
+
+const USAGE = `colinet ${COLINET_VERSION}: lung and COVID-19 pneumonia lesion segmentation in chest CT
+
+Usage: colinet <command> [options]     (colinet <command> --help for its options)
+
+Commands:
+  segment <ct> -o <folder>   segment the lungs and lesions of a CT and measure them
+  demo                       run segment on a built-in synthetic chest CT and score it against its truth`
+
+type Command = (argv: string[]) => Promise<number>
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  segment: async () => runSegmentCommand,
+}
+
+/** Runs the colinet command line and returns the exit status (2 for rejected input). */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${USAGE}\n`)
+    return name === undefined ? 1 : 0
+  }
+  if (name === '--version') {
+    process.stdout.write(`${COLINET_VERSION}\n`)
+    return 0
+  }
+
+  const load = COMMANDS[name]
+  if (load === undefined) {
+    process.stderr.write(`colinet: unknown command "${name}"; expected one of ${Object.keys(COMMANDS).join(', ')}\n`)
+    return INPUT_ERROR_EXIT_CODE
+  }
+  try {
+    const command = await load()
+    return await command(rest)
+  } catch (error) {
+    if (error instanceof InputError || isArgumentError(error)) {
+      process.stderr.write(`colinet ${name}: ${(error as Error).message}\n`)
+      return INPUT_ERROR_EXIT_CODE
+    }
+    throw error
+  }
+}
+
+/** Errors that node:util parseArgs raises for unknown or malformed options. */
+function isArgumentError(error: unknown): boolean {
+  const code = (error as { code?: string }).code
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')
+}

@@ -1,0 +1,211 @@
+import { writeFileSync } from 'node:fs'
+import { performance } from 'node:perf_hooks'
+import { parseArgs } from 'node:util'
+import { InputError } from '../errors.js'
+import { readVolume } from '../io/read.js'
+import { StagedOutput } from '../io/output-folder.js'
+import { writeVolume } from '../io/write.js'
+import { DEFAULT_LESION_MODEL, DEFAULT_LUNG_MODEL, loadSegmentationModel } from '../pipeline/models.js'
+import type { SegmentationModel } from '../pipeline/model.js'
+import { segmentCt, type SegmentationResult } from '../pipeline/segment.js'
+import { renderOverviewPng } from '../report/overview.js'
+import { buildSegmentationReport, reportToCsv, reportToText, untrainedModelWarnings, type SegmentationReport } from '../report/report.js'
+import type { Volume } from '../volume/volume.js'
+import { Progress, type Verbosity } from './progress.js'
+import { COLINET_VERSION } from './version.js'
+
+export const SEGMENT_USAGE = `Usage: colinet segment <ct> -o <folder> [options]
+
+Segments the lungs and COVID-19 pneumonia lesions of a chest CT.
+<ct> is a NIfTI (.nii, .nii.gz), NRRD (.nrrd) or MetaImage (.mha) file, or a folder of DICOM files.
+
+Writes into <folder>: lung (1 = right, 2 = left), lesion (1 = lesion) and labels (1 = lung,
+2 = lesion) masks on the input's grid, report.json, report.csv and overview.png.
+
+Options:
+  -o, --output <folder>   output folder (created if missing)
+      --format <name>     mask file format: nifti (.nii.gz, default) or nrrd
+      --series <uid>      SeriesInstanceUID to read from a DICOM folder (default: the axial CT
+                          series with the most slices)
+      --lung-model <file> ONNX lung model (default: models/lung.onnx)
+      --lesion-model <file> ONNX lesion model (default: models/lesion.onnx)
+      --batch-size <n>    slices per network run (default 8)
+      --threads <n>       threads per network run (default: number of cores)
+      --force             overwrite existing output files
+      --json              print the report as JSON on stdout
+  -q, --quiet             print no progress on stderr
+  -v, --verbose           print details on stderr
+  -h, --help              print this help`
+
+/** Options shared by `segment` and `demo`. */
+export interface SegmentRunOptions {
+  outputFolder: string
+  format: 'nifti' | 'nrrd'
+  force: boolean
+  json: boolean
+  batchSize: number
+  progress: Progress
+}
+
+export interface SegmentRunResult {
+  report: SegmentationReport
+  result: SegmentationResult
+}
+
+export function parsePositiveInteger(text: string | undefined, option: string, fallback: number): number {
+  if (text === undefined) return fallback
+  const value = Number(text)
+  if (!Number.isInteger(value) || value < 1) throw new InputError(`${option} expects a positive integer, got "${text}"`)
+  return value
+}
+
+export function verbosityOf(values: { quiet?: boolean; verbose?: boolean }): Verbosity {
+  if (values.quiet) return 'quiet'
+  return values.verbose ? 'verbose' : 'normal'
+}
+
+export function parseFormat(text: string | undefined): 'nifti' | 'nrrd' {
+  if (text === undefined || text === 'nifti' || text === 'nii' || text === 'nii.gz') return 'nifti'
+  if (text === 'nrrd') return 'nrrd'
+  throw new InputError(`--format expects nifti or nrrd, got "${text}"`)
+}
+
+/** Output file names for a mask format. */
+export function outputFileNames(format: 'nifti' | 'nrrd'): { lung: string; lesion: string; labels: string; all: string[] } {
+  const extension = format === 'nrrd' ? '.nrrd' : '.nii.gz'
+  const names = { lung: `lung${extension}`, lesion: `lesion${extension}`, labels: `labels${extension}` }
+  return { ...names, all: [names.lung, names.lesion, names.labels, 'report.json', 'report.csv', 'overview.png'] }
+}
+
+/**
+ * Segments a CT that is already in memory and writes masks, report and overview into the output
+ * folder, all or nothing. Used by `segment` and `demo`.
+ */
+export async function segmentAndWrite(
+  ct: Volume,
+  input: { path: string; description: string; readSeconds: number; warnings: string[] },
+  models: { lung: SegmentationModel; lesion: SegmentationModel },
+  options: SegmentRunOptions,
+): Promise<SegmentRunResult> {
+  const names = outputFileNames(options.format)
+  const output = new StagedOutput(options.outputFolder, names.all, options.force)
+  const { progress } = options
+  try {
+    for (const warning of untrainedModelWarnings([models.lung, models.lesion])) progress.warn(warning)
+    progress.log(`segmenting ${input.description} (${ct.size.join(' x ')} voxels)`)
+    const result = await segmentCt(ct, {
+      lungModel: models.lung,
+      lesionModel: models.lesion,
+      batchSize: options.batchSize,
+      onProgress: (stage, done, total) => progress.update(stage, done, total),
+    })
+
+    const writeStart = performance.now()
+    await writeVolume(output.pathFor(names.lung), result.lung)
+    await writeVolume(output.pathFor(names.lesion), result.lesion)
+    await writeVolume(output.pathFor(names.labels), result.labels)
+    writeFileSync(output.pathFor('overview.png'), renderOverviewPng(ct, result.lung, result.lesion))
+    const writeSeconds = (performance.now() - writeStart) / 1000
+
+    const report = buildSegmentationReport({
+      colinetVersion: COLINET_VERSION,
+      inputPath: input.path,
+      inputDescription: input.description,
+      ct,
+      result,
+      lungModel: models.lung,
+      lesionModel: models.lesion,
+      extraStageSeconds: { read: input.readSeconds, write: writeSeconds },
+      warnings: input.warnings,
+    })
+    writeFileSync(output.pathFor('report.json'), `${JSON.stringify(report, null, 2)}\n`)
+    writeFileSync(output.pathFor('report.csv'), reportToCsv(report))
+    output.commit()
+
+    for (const [stage, seconds] of Object.entries(report.timingSeconds)) progress.detail(`${stage.padEnd(14)} ${seconds.toFixed(2)} s`)
+    for (const warning of result.warnings) progress.warn(warning)
+    progress.log(`wrote ${names.all.join(', ')} to ${options.outputFolder}`)
+    return { report, result }
+  } catch (error) {
+    output.abort()
+    throw error
+  }
+}
+
+/** Loads the lung and lesion models named by the options, or the built-in ones. */
+export async function loadModels(
+  lungPath: string | undefined,
+  lesionPath: string | undefined,
+  threads: number | undefined,
+): Promise<{ lung: SegmentationModel; lesion: SegmentationModel }> {
+  const lung = await loadSegmentationModel(lungPath ?? DEFAULT_LUNG_MODEL, lungPath ?? 'models/lung.onnx', { threads })
+  try {
+    const lesion = await loadSegmentationModel(lesionPath ?? DEFAULT_LESION_MODEL, lesionPath ?? 'models/lesion.onnx', { threads })
+    return { lung, lesion }
+  } catch (error) {
+    await lung.dispose()
+    throw error
+  }
+}
+
+export async function runSegmentCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      output: { type: 'string', short: 'o' },
+      format: { type: 'string' },
+      series: { type: 'string' },
+      'lung-model': { type: 'string' },
+      'lesion-model': { type: 'string' },
+      'batch-size': { type: 'string' },
+      threads: { type: 'string' },
+      force: { type: 'boolean' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      verbose: { type: 'boolean', short: 'v' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help) {
+    process.stdout.write(`${SEGMENT_USAGE}\n`)
+    return 0
+  }
+  if (positionals.length !== 1) {
+    throw new InputError(`segment expects one input (a CT file or DICOM folder), got ${positionals.length}; see colinet segment --help`)
+  }
+  if (values.output === undefined) throw new InputError('segment needs an output folder: add -o <folder>')
+
+  const options: SegmentRunOptions = {
+    outputFolder: values.output,
+    format: parseFormat(values.format),
+    force: values.force ?? false,
+    json: values.json ?? false,
+    batchSize: parsePositiveInteger(values['batch-size'], '--batch-size', 8),
+    progress: new Progress(verbosityOf(values)),
+  }
+  const threads = values.threads === undefined ? undefined : parsePositiveInteger(values.threads, '--threads', 1)
+  // Fail on an existing output before the slow steps.
+  StagedOutput.checkWritable(options.outputFolder, outputFileNames(options.format).all, options.force)
+
+  const readStart = performance.now()
+  const input = positionals[0]
+  const read = await readVolume(input, { seriesUid: values.series })
+  const readSeconds = (performance.now() - readStart) / 1000
+  for (const warning of read.warnings) options.progress.warn(warning)
+
+  const models = await loadModels(values['lung-model'], values['lesion-model'], threads)
+  try {
+    const { report } = await segmentAndWrite(
+      read.volume,
+      { path: input, description: read.description, readSeconds, warnings: read.warnings },
+      models,
+      options,
+    )
+    process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${reportToText(report)}\n`)
+    return 0
+  } finally {
+    await models.lung.dispose()
+    await models.lesion.dispose()
+  }
+}

@@ -1,0 +1,64 @@
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { InputError } from '../errors.js'
+
+/**
+ * A set of output files written into a hidden staging folder inside the output folder and moved
+ * into place only when all of them are complete, so a run that fails leaves no partial output.
+ */
+export class StagedOutput {
+  private readonly stagingFolder: string
+  private readonly createdFolder: boolean
+  private committed = false
+
+  /**
+   * Checks that none of `fileNames` exists in `folder` (unless `force`) before any work starts,
+   * and creates the folder and its staging area.
+   */
+  constructor(
+    readonly folder: string,
+    private readonly fileNames: readonly string[],
+    force: boolean,
+  ) {
+    StagedOutput.checkWritable(folder, fileNames, force)
+    this.createdFolder = !existsSync(folder)
+    mkdirSync(folder, { recursive: true })
+    this.stagingFolder = join(folder, `.colinet-partial-${process.pid}`)
+    mkdirSync(this.stagingFolder, { recursive: true })
+  }
+
+  /** Throws InputError when the folder is a file, or holds one of the files and `force` is off. */
+  static checkWritable(folder: string, fileNames: readonly string[], force: boolean): void {
+    if (existsSync(folder) && !statSync(folder).isDirectory()) {
+      throw new InputError(`output path ${folder} is a file; expected a folder (or a path that does not exist yet)`)
+    }
+    const existing = fileNames.filter((name) => existsSync(join(folder, name)))
+    if (existing.length > 0 && !force) {
+      throw new InputError(`output folder ${folder} already has ${existing.join(', ')}; use --force to overwrite, or choose another folder with -o`)
+    }
+  }
+
+  /** Path at which to write one of the declared files before commit(). */
+  pathFor(fileName: string): string {
+    if (!this.fileNames.includes(fileName)) throw new Error(`StagedOutput: ${fileName} was not declared`)
+    return join(this.stagingFolder, fileName)
+  }
+
+  /** Moves every staged file into the output folder and removes the staging folder. */
+  commit(): void {
+    for (const name of this.fileNames) {
+      const staged = join(this.stagingFolder, name)
+      if (!existsSync(staged)) throw new Error(`StagedOutput: ${name} was declared but not written`)
+    }
+    for (const name of this.fileNames) renameSync(join(this.stagingFolder, name), join(this.folder, name))
+    rmSync(this.stagingFolder, { recursive: true, force: true })
+    this.committed = true
+  }
+
+  /** Removes staged files, and the output folder itself if this run created it and it is empty. */
+  abort(): void {
+    if (this.committed) return
+    rmSync(this.stagingFolder, { recursive: true, force: true })
+    if (this.createdFolder && existsSync(this.folder) && readdirSync(this.folder).length === 0) rmSync(this.folder, { recursive: true })
+  }
+}

@@ -1,0 +1,133 @@
+import type { SegmentationResult } from '../pipeline/segment.js'
+import { NETWORK_STAGES } from '../pipeline/segment.js'
+import type { SegmentationModel } from '../pipeline/model.js'
+import type { Volume } from '../volume/volume.js'
+import { measureLungsAndLesions, type LungMeasurements } from './measurements.js'
+
+export interface ModelDescription {
+  name: string
+  version: string
+  trained: boolean
+}
+
+/** Everything `colinet segment` reports about one CT; written as report.json and report.csv. */
+export interface SegmentationReport {
+  colinetVersion: string
+  input: {
+    path: string
+    description: string
+    size: number[]
+    spacingMm: number[]
+    origin: number[]
+    direction: number[]
+  }
+  models: { lung: ModelDescription; lesion: ModelDescription }
+  measurements: LungMeasurements
+  slices: { total: number; withLung: number; lungNetwork: number; lesionNetwork: number }
+  timingSeconds: Record<string, number>
+  /** Share of the total time spent outside the networks (reading, preprocessing, clean-up, writing). */
+  nonNetworkTimeFraction: number
+  warnings: string[]
+}
+
+export interface ReportInputs {
+  colinetVersion: string
+  inputPath: string
+  inputDescription: string
+  ct: Volume
+  result: SegmentationResult
+  lungModel: SegmentationModel
+  lesionModel: SegmentationModel
+  /** Seconds spent outside segmentCt (reading the input, writing outputs). */
+  extraStageSeconds: Record<string, number>
+  warnings: string[]
+}
+
+function describeModel(model: SegmentationModel): ModelDescription {
+  return { name: model.name, version: model.version, trained: model.trained }
+}
+
+/** Warning for each model whose weights are untrained, so no one mistakes its output for a result. */
+export function untrainedModelWarnings(models: SegmentationModel[]): string[] {
+  return models
+    .filter((model) => !model.trained)
+    .map((model) => `model ${model.name} has UNTRAINED weights: its masks and measurements are meaningless`)
+}
+
+export function buildSegmentationReport(inputs: ReportInputs): SegmentationReport {
+  const { ct, result } = inputs
+  const timingSeconds: Record<string, number> = { ...inputs.extraStageSeconds, ...result.stageSeconds }
+  const total = Object.values(timingSeconds).reduce((sum, seconds) => sum + seconds, 0)
+  const network = NETWORK_STAGES.reduce((sum, stage) => sum + (result.stageSeconds[stage] ?? 0), 0)
+  timingSeconds.total = total
+
+  return {
+    colinetVersion: inputs.colinetVersion,
+    input: {
+      path: inputs.inputPath,
+      description: inputs.inputDescription,
+      size: [...ct.size],
+      spacingMm: [...ct.spacingMm],
+      origin: [...ct.origin],
+      direction: Array.from(ct.direction),
+    },
+    models: { lung: describeModel(inputs.lungModel), lesion: describeModel(inputs.lesionModel) },
+    measurements: measureLungsAndLesions(ct, result.lung, result.lesion),
+    slices: {
+      total: result.slicesProcessedByLungNetwork,
+      withLung: result.slicesWithLung,
+      lungNetwork: result.slicesProcessedByLungNetwork,
+      lesionNetwork: result.slicesProcessedByLesionNetwork,
+    },
+    timingSeconds,
+    nonNetworkTimeFraction: total > 0 ? (total - network) / total : 0,
+    warnings: [...untrainedModelWarnings([inputs.lungModel, inputs.lesionModel]), ...inputs.warnings, ...result.warnings],
+  }
+}
+
+/** Flattens nested objects into dotted keys (arrays joined with spaces) for a one-row CSV. */
+function flatten(value: unknown, prefix: string, into: Map<string, string>): void {
+  if (value === null || value === undefined) {
+    into.set(prefix, '')
+  } else if (Array.isArray(value)) {
+    into.set(prefix, value.map(String).join(prefix === 'warnings' ? ' | ' : ' '))
+  } else if (typeof value === 'object') {
+    for (const [key, child] of Object.entries(value)) flatten(child, prefix ? `${prefix}.${key}` : key, into)
+  } else {
+    into.set(prefix, String(value))
+  }
+}
+
+function csvField(text: string): string {
+  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
+}
+
+/** The report as CSV: a header row of dotted field names and one row of values. */
+export function reportToCsv(report: SegmentationReport): string {
+  const fields = new Map<string, string>()
+  flatten(report, '', fields)
+  const names = [...fields.keys()]
+  return `${names.map(csvField).join(',')}\n${names.map((name) => csvField(fields.get(name)!)).join(',')}\n`
+}
+
+function formatNumber(value: number | null, digits = 1): string {
+  return value === null ? 'n/a' : value.toFixed(digits)
+}
+
+/** A short plain-text summary for the terminal. */
+export function reportToText(report: SegmentationReport): string {
+  const m = report.measurements
+  const lines = [
+    `input        ${report.input.description}`,
+    `             ${report.input.size.join(' x ')} voxels, ${report.input.spacingMm.map((s) => s.toFixed(3)).join(' x ')} mm`,
+    `lung         ${formatNumber(m.lungVolumeMl.total)} mL (right ${formatNumber(m.lungVolumeMl.right)}, left ${formatNumber(m.lungVolumeMl.left)})`,
+    `lesion       ${formatNumber(m.lesionVolumeMl.total)} mL (right ${formatNumber(m.lesionVolumeMl.right)}, left ${formatNumber(m.lesionVolumeMl.left)})`,
+    `affected     ${formatNumber(m.percentAffected.total)} % of lung (right ${formatNumber(m.percentAffected.right)} %, left ${formatNumber(m.percentAffected.left)} %)`,
+    `lung HU      mean ${formatNumber(m.lungHu.mean)}, SD ${formatNumber(m.lungHu.sd)}`,
+    `lesion HU    mean ${formatNumber(m.lesionHu.mean)}, SD ${formatNumber(m.lesionHu.sd)}`,
+    `slices       ${report.slices.total} (lesion network on ${report.slices.lesionNetwork} with lung)`,
+    `time         ${formatNumber(report.timingSeconds.total)} s (${formatNumber(100 * report.nonNetworkTimeFraction)} % outside the networks)`,
+  ]
+  for (const warning of report.warnings) lines.push(`warning      ${warning}`)
+  return lines.join('\n')
+}
