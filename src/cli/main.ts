@@ -1,5 +1,4 @@
 import { InputError, INPUT_ERROR_EXIT_CODE } from '../errors.js'
-import { runSegmentCommand } from './segment.js'
 import { COLINET_VERSION } from './version.js'
 
 const USAGE = `colinet ${COLINET_VERSION}: lung and COVID-19 pneumonia lesion segmentation in chest CT
@@ -12,8 +11,10 @@ Commands:
 
 type Command = (argv: string[]) => Promise<number>
 
+// Commands load their modules on first use, so `colinet segment` does not load training code.
 const COMMANDS: Record<string, () => Promise<Command>> = {
-  segment: async () => runSegmentCommand,
+  segment: async () => (await import('./segment.js')).runSegmentCommand,
+  demo: async () => (await import('./demo.js')).runDemoCommand,
 }
 
 /** Runs the colinet command line and returns the exit status (2 for rejected input). */

@@ -1,0 +1,51 @@
+// Benchmark of `colinet segment` on a generated 512 x 512 x 300 chest CT: seconds per stage,
+// slices per second, the share of time outside the networks and peak memory (max RSS).
+// Run with `npm run bench` (or `npx tsx bench/segment.ts [--size 512,512,300] [--batch-size 8]`).
+import { mkdtempSync, rmSync } from 'node:fs'
+import { availableParallelism, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { parseArgs } from 'node:util'
+import { Progress } from '../src/cli/progress.js'
+import { loadModels, segmentAndWrite } from '../src/cli/segment.js'
+import { readVolume } from '../src/io/read.js'
+import { writeVolume } from '../src/io/write.js'
+import { NETWORK_STAGES } from '../src/pipeline/segment.js'
+import { createChestPhantom } from '../src/sim/phantom.js'
+import type { Vec3 } from '../src/volume/volume.js'
+
+const { values } = parseArgs({ options: { size: { type: 'string' }, 'batch-size': { type: 'string' } } })
+const size = (values.size ?? '512,512,300').split(',').map(Number) as Vec3
+const batchSize = Number(values['batch-size'] ?? 8)
+
+const folder = mkdtempSync(join(tmpdir(), 'colinet-bench-'))
+try {
+  const phantom = createChestPhantom({ size, spacingMm: [0.7, 0.7, 1], seed: 3 })
+  const input = join(folder, 'ct.nii.gz')
+  await writeVolume(input, phantom.ct)
+
+  const readStart = performance.now()
+  const read = await readVolume(input)
+  const readSeconds = (performance.now() - readStart) / 1000
+  const models = await loadModels(undefined, undefined, undefined)
+  const { report } = await segmentAndWrite(
+    read.volume,
+    { path: input, description: read.description, readSeconds, warnings: [] },
+    models,
+    { outputFolder: join(folder, 'out'), format: 'nifti', force: false, json: false, batchSize, progress: new Progress('normal') },
+  )
+  await models.lung.dispose()
+  await models.lesion.dispose()
+
+  const timing = report.timingSeconds
+  const network = NETWORK_STAGES.reduce((sum, stage) => sum + (timing[stage] ?? 0), 0)
+  console.log(`colinet segment benchmark: ${size.join(' x ')} CT, batch ${batchSize}, ${availableParallelism()} cores, Node ${process.version}`)
+  for (const [stage, seconds] of Object.entries(timing)) console.log(`  ${stage.padEnd(14)} ${seconds.toFixed(2)} s`)
+  console.log(`  lung network   ${(report.slices.lungNetwork / timing.lungNetwork).toFixed(2)} slices/s (${report.slices.lungNetwork} slices)`)
+  console.log(`  lesion network ${(report.slices.lesionNetwork / timing.lesionNetwork).toFixed(2)} slices/s (${report.slices.lesionNetwork} slices with lung)`)
+  console.log(`  whole pipeline ${(report.slices.total / timing.total).toFixed(2)} slices/s`)
+  console.log(`  outside the networks: ${(timing.total - network).toFixed(2)} s = ${(100 * report.nonNetworkTimeFraction).toFixed(1)} % of the total`)
+  console.log(`  peak memory (max RSS): ${(process.resourceUsage().maxRSS / 1024 / 1024).toFixed(2)} GB`)
+} finally {
+  rmSync(folder, { recursive: true, force: true })
+}

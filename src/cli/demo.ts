@@ -1,0 +1,109 @@
+import { performance } from 'node:perf_hooks'
+import { parseArgs } from 'node:util'
+import { InputError } from '../errors.js'
+import { confusionCounts, overlapMetrics } from '../metrics/overlap.js'
+import { createChestPhantom } from '../sim/phantom.js'
+import { reportToText } from '../report/report.js'
+import type { Vec3 } from '../volume/volume.js'
+import { Progress } from './progress.js'
+import { loadModels, parseFormat, parsePositiveInteger, segmentAndWrite, verbosityOf } from './segment.js'
+
+export const DEMO_USAGE = `Usage: colinet demo [options]
+
+Builds a synthetic chest CT in memory (body, ribs, mediastinum, two lungs with vessels and
+airways, ground-glass and consolidation lesions), segments it exactly as "colinet segment" does,
+writes the same outputs and prints the report with Dice against the phantom's known truth.
+
+Options:
+  -o, --output <folder>   output folder (default colinet-demo; earlier demo outputs there are replaced)
+      --size <x,y,z>      phantom size in voxels (default 128,128,48)
+      --seed <n>          phantom seed (default 1)
+      --format <name>     mask file format: nifti (default) or nrrd
+      --lung-model <file> ONNX lung model (default: models/lung.onnx)
+      --lesion-model <file> ONNX lesion model (default: models/lesion.onnx)
+      --json              print the report and the Dice values as JSON on stdout
+  -q, --quiet             print no progress on stderr
+  -v, --verbose           print details on stderr
+  -h, --help              print this help`
+
+function parseSize(text: string | undefined): Vec3 {
+  if (text === undefined) return [128, 128, 48]
+  const parts = text.split(',').map(Number)
+  if (parts.length !== 3 || parts.some((n) => !Number.isInteger(n) || n < 8 || n > 1024)) {
+    throw new InputError(`--size expects three integers from 8 to 1024 separated by commas (e.g. 128,128,48), got "${text}"`)
+  }
+  return parts as Vec3
+}
+
+function dice(prediction: Uint8Array, reference: Uint8Array, label?: number): number {
+  const select = (mask: Uint8Array): Uint8Array => (label === undefined ? mask : Uint8Array.from(mask, (value) => (value === label ? 1 : 0)))
+  return overlapMetrics(confusionCounts(select(prediction), select(reference))).dice
+}
+
+export async function runDemoCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      output: { type: 'string', short: 'o' },
+      size: { type: 'string' },
+      seed: { type: 'string' },
+      format: { type: 'string' },
+      'lung-model': { type: 'string' },
+      'lesion-model': { type: 'string' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      verbose: { type: 'boolean', short: 'v' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help) {
+    process.stdout.write(`${DEMO_USAGE}\n`)
+    return 0
+  }
+  if (positionals.length > 0) throw new InputError(`demo takes no input file, got ${positionals.join(' ')}; use colinet segment for your own CT`)
+
+  const progress = new Progress(verbosityOf(values))
+  const size = parseSize(values.size)
+  const seed = parsePositiveInteger(values.seed, '--seed', 1)
+  const buildStart = performance.now()
+  const phantom = createChestPhantom({ size, seed })
+  const buildSeconds = (performance.now() - buildStart) / 1000
+
+  const models = await loadModels(values['lung-model'], values['lesion-model'], undefined)
+  try {
+    const { report, result } = await segmentAndWrite(
+      phantom.ct,
+      { path: '(built-in phantom)', description: `synthetic chest phantom, seed ${seed}`, readSeconds: buildSeconds, warnings: [] },
+      models,
+      {
+        outputFolder: values.output ?? 'colinet-demo',
+        format: parseFormat(values.format),
+        // Demo outputs are generated data, so a second demo run replaces the first.
+        force: true,
+        json: values.json ?? false,
+        batchSize: 8,
+        progress,
+      },
+    )
+    const scores = {
+      lungDice: dice(result.lung.data, phantom.lung.data),
+      rightLungDice: dice(result.lung.data, phantom.lung.data, 1),
+      leftLungDice: dice(result.lung.data, phantom.lung.data, 2),
+      lesionDice: dice(result.lesion.data, phantom.lesion.data),
+    }
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify({ report, diceAgainstPhantomTruth: scores }, null, 2)}\n`)
+    } else {
+      process.stdout.write(`${reportToText(report)}\n`)
+      process.stdout.write(
+        `Dice vs truth lung ${scores.lungDice.toFixed(3)} (right ${scores.rightLungDice.toFixed(3)}, left ${scores.leftLungDice.toFixed(3)}), ` +
+          `lesion ${scores.lesionDice.toFixed(3)}\n`,
+      )
+    }
+    return 0
+  } finally {
+    await models.lung.dispose()
+    await models.lesion.dispose()
+  }
+}
