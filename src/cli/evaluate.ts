@@ -1,0 +1,263 @@
+import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { InputError } from '../errors.js'
+import { readVolume } from '../io/read.js'
+import {
+  evaluateStructure,
+  flattenCaseMetrics,
+  lesionLungRatio,
+  type CaseMetrics,
+  type StructureMetrics,
+  type StructureOptions,
+} from '../metrics/case.js'
+import { readCohortManifest, summarizeCohort, type CohortCase } from '../metrics/cohort.js'
+import { assertLabelVolume } from '../metrics/mask.js'
+import { writeCohortReport, type CaseRow } from '../report/cohort-report.js'
+import { formatCsv } from '../report/csv.js'
+import { labelWithUnit } from '../report/metric-labels.js'
+import { formatNumber } from '../report/svg-charts.js'
+import { resampleNearest } from '../volume/resample.js'
+import { describeGeometryMismatch, type Volume } from '../volume/volume.js'
+
+const USAGE = `Usage:
+  colinet evaluate --pred PRED --ref REF [--ct CT] [options]
+  colinet evaluate --cohort cohort.csv -o DIR [options]
+
+Compares a segmentation with a reference in 3D: Dice, Jaccard, false-negative and false-positive
+rates, surface distances (mm), volume and mean-HU differences and, with a CT, the relative error
+of the PyRadiomics first-order and shape features.
+
+Options:
+  --pred FILE            predicted mask (NIfTI, NRRD or MHA); any non-zero voxel is foreground
+  --ref FILE             reference mask on the same grid
+  --ct FILE              CT on the reference grid, for mean HU and radiomics
+  --cohort FILE          CSV with columns case, centre, ct, pred_lung, ref_lung, pred_lesion,
+                         ref_lesion (paths relative to the CSV); writes tables, figures and reports
+  -o, --output DIR       folder for the results (created; must not exist or be empty)
+  --label N              use only voxels equal to N in both masks
+  --resample nearest     resample the prediction onto the reference grid (nearest neighbour in
+                         physical space) when the grids differ, instead of rejecting the input
+  --no-radiomics         skip radiomic features
+  --bin-width W          grey-level bin width for Entropy and Uniformity, HU (default 25)
+  --voxel-array-shift C  value added before Energy, TotalEnergy and RootMeanSquared (default 0)
+  --json                 print the single-case metrics as JSON instead of a table
+  -h, --help             print this help`
+
+interface EvaluateSettings {
+  label?: number
+  resample: boolean
+  structureOptions: Omit<StructureOptions, 'ct'>
+}
+
+/** Runs `colinet evaluate`; returns the exit status. */
+export async function runEvaluateCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      pred: { type: 'string' },
+      ref: { type: 'string' },
+      ct: { type: 'string' },
+      cohort: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      label: { type: 'string' },
+      resample: { type: 'string' },
+      'no-radiomics': { type: 'boolean', default: false },
+      'bin-width': { type: 'string' },
+      'voxel-array-shift': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  })
+  if (values.help) {
+    console.log(USAGE)
+    return 0
+  }
+
+  const settings = parseSettings(values)
+  if (values.cohort !== undefined) {
+    if (values.pred !== undefined || values.ref !== undefined) throw new InputError('give either --cohort or --pred/--ref, not both')
+    if (values.output === undefined) throw new InputError('--cohort needs -o DIR for the tables, figures and reports')
+    await evaluateCohortCommand(values.cohort, values.output, settings)
+    return 0
+  }
+  if (values.pred === undefined || values.ref === undefined) {
+    throw new InputError(`missing --pred or --ref (or --cohort); see colinet evaluate --help\n\n${USAGE}`)
+  }
+  await evaluateSingleCommand(values.pred, values.ref, values.ct, values.output, values.json === true, settings)
+  return 0
+}
+
+function parseSettings(values: Record<string, string | boolean | undefined>): EvaluateSettings {
+  const number = (name: string): number | undefined => {
+    const text = values[name]
+    if (text === undefined) return undefined
+    const parsed = Number(text)
+    if (typeof text !== 'string' || text.trim() === '' || !Number.isFinite(parsed)) {
+      throw new InputError(`--${name}: expected a number, got ${String(text)}`)
+    }
+    return parsed
+  }
+  const label = number('label')
+  if (label !== undefined && (!Number.isInteger(label) || label < 1)) throw new InputError(`--label: expected a positive integer label, got ${label}`)
+  const binWidth = number('bin-width')
+  if (binWidth !== undefined && binWidth <= 0) throw new InputError(`--bin-width: expected a positive width in HU, got ${binWidth}`)
+  if (values.resample !== undefined && values.resample !== 'nearest') {
+    throw new InputError(`--resample: the only method is nearest, got ${String(values.resample)}`)
+  }
+  return {
+    label,
+    resample: values.resample === 'nearest',
+    structureOptions: {
+      label,
+      radiomics: values['no-radiomics'] !== true,
+      radiomicsOptions: { binWidth: binWidth ?? 25, voxelArrayShift: number('voxel-array-shift') ?? 0 },
+    },
+  }
+}
+
+async function loadMask(path: string, what: string): Promise<Volume> {
+  const { volume } = await readVolume(path)
+  assertLabelVolume(volume, `${what} ${path}`)
+  return volume
+}
+
+/** Reads a prediction/reference pair (and CT) and brings them onto the reference grid or rejects them. */
+async function loadPair(
+  predictionPath: string,
+  referencePath: string,
+  ctPath: string | undefined,
+  resample: boolean,
+  where: string,
+): Promise<{ prediction: Volume; reference: Volume; ct?: Volume }> {
+  for (const path of [predictionPath, referencePath, ctPath]) {
+    if (path !== undefined && !existsSync(path)) throw new InputError(`${where}file not found: ${path}`)
+  }
+  const reference = await loadMask(referencePath, 'reference mask')
+  let prediction = await loadMask(predictionPath, 'predicted mask')
+  const mismatch = describeGeometryMismatch(prediction, reference)
+  if (mismatch !== undefined) {
+    if (!resample) {
+      throw new InputError(
+        `${where}the predicted mask ${predictionPath} and the reference ${referencePath} lie on different grids (${mismatch}); ` +
+          'resample one onto the other, or pass --resample nearest to resample the prediction onto the reference grid',
+      )
+    }
+    prediction = resampleNearest(prediction, reference)
+  }
+  let ct: Volume | undefined
+  if (ctPath !== undefined) {
+    ct = (await readVolume(ctPath)).volume
+    const ctMismatch = describeGeometryMismatch(ct, reference)
+    if (ctMismatch !== undefined) {
+      throw new InputError(`${where}the CT ${ctPath} and the reference mask ${referencePath} lie on different grids (${ctMismatch}); give the CT the masks were drawn on`)
+    }
+  }
+  return { prediction, reference, ct }
+}
+
+async function evaluateSingleCommand(
+  predictionPath: string,
+  referencePath: string,
+  ctPath: string | undefined,
+  output: string | undefined,
+  json: boolean,
+  settings: EvaluateSettings,
+): Promise<void> {
+  if (output !== undefined) assertUsableOutputFolder(output)
+  const { prediction, reference, ct } = await loadPair(predictionPath, referencePath, ctPath, settings.resample, '')
+  const metrics = evaluateStructure(prediction, reference, { ...settings.structureOptions, ct })
+
+  const document = { prediction: resolve(predictionPath), reference: resolve(referencePath), ct: ctPath && resolve(ctPath), metrics }
+  if (json) console.log(JSON.stringify(document, jsonNumbers, 2))
+  else console.log(formatMetricsTable(metrics))
+
+  if (output !== undefined) {
+    const flat = flattenCaseMetrics({ lesion: metrics })
+    const rows = Object.entries(flat).map(([key, value]) => [key.replace(/^lesion\./, ''), value])
+    writeFolderAtomically(output, (folder) => {
+      writeFileSync(join(folder, 'metrics.json'), JSON.stringify(document, jsonNumbers, 2) + '\n')
+      writeFileSync(join(folder, 'metrics.csv'), formatCsv([['metric', 'value'], ...rows]))
+    })
+    console.error(`wrote ${join(output, 'metrics.json')} and metrics.csv`)
+  }
+}
+
+/** A readable two-column table of one structure's metrics, for the terminal. */
+export function formatMetricsTable(metrics: StructureMetrics): string {
+  const rows: Array<[string, string]> = []
+  for (const [key, value] of Object.entries(metrics)) {
+    if (typeof value === 'number') rows.push([labelWithUnit(`mask.${key}`).replace(/^Mask /, ''), formatNumber(value, 6)])
+  }
+  if (metrics.radiomics !== undefined) {
+    rows.push(['', ''], ['Radiomic feature', 'prediction | reference | relative error (%)'])
+    for (const [name, error] of Object.entries(metrics.radiomics.relativeErrorPercent)) {
+      const feature = name.replace('original_', '')
+      rows.push([feature, `${formatNumber(metrics.radiomics.prediction[name], 6)} | ${formatNumber(metrics.radiomics.reference[name], 6)} | ${formatNumber(error, 4)}`])
+    }
+  }
+  const width = Math.max(...rows.map(([label]) => label.length))
+  return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n')
+}
+
+async function evaluateCohortCommand(manifestPath: string, output: string, settings: EvaluateSettings): Promise<void> {
+  const cases = readCohortManifest(manifestPath)
+  assertUsableOutputFolder(output)
+
+  const rows: CaseRow[] = []
+  for (const [index, entry] of cases.entries()) {
+    const started = Date.now()
+    const metrics = await evaluateCohortCase(entry, settings, `${manifestPath} row ${entry.row} (case ${entry.caseId}): `)
+    rows.push({ caseId: entry.caseId, centre: entry.centre, values: flattenCaseMetrics(metrics) })
+    console.error(`[${index + 1}/${cases.length}] ${entry.caseId} (${entry.centre}) evaluated in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  }
+
+  const summaries = summarizeCohort(rows)
+  writeFolderAtomically(output, (folder) => writeCohortReport(folder, rows, summaries))
+  console.error(`wrote the cohort report to ${output} (report.html, report.md, summary.csv, cases.csv, figures/)`)
+}
+
+async function evaluateCohortCase(entry: CohortCase, settings: EvaluateSettings, where: string): Promise<CaseMetrics> {
+  const metrics: CaseMetrics = {}
+  for (const structure of ['lung', 'lesion'] as const) {
+    const pair = entry[structure]
+    if (pair === undefined) continue
+    const { prediction, reference, ct } = await loadPair(pair.prediction, pair.reference, entry.ct, settings.resample, where)
+    metrics[structure] = evaluateStructure(prediction, reference, { ...settings.structureOptions, ct })
+  }
+  if (metrics.lung !== undefined && metrics.lesion !== undefined) metrics.lesionLungRatio = lesionLungRatio(metrics.lung, metrics.lesion)
+  return metrics
+}
+
+function jsonNumbers(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? null : value
+}
+
+/** Rejects an output folder that exists and is not empty, so results never mix with old files. */
+function assertUsableOutputFolder(folder: string): void {
+  if (existsSync(folder) && readdirSync(folder).length > 0) {
+    throw new InputError(`output folder ${folder} already exists and is not empty; choose a new folder or empty it`)
+  }
+}
+
+/**
+ * Writes a results folder through a temporary sibling that is renamed into place at the end,
+ * so a failure leaves no partial output.
+ */
+export function writeFolderAtomically(folder: string, fill: (temporary: string) => unknown): void {
+  const target = resolve(folder)
+  mkdirSync(dirname(target), { recursive: true })
+  const temporary = join(dirname(target), `.${basename(target)}.partial-${process.pid}`)
+  rmSync(temporary, { recursive: true, force: true })
+  mkdirSync(temporary)
+  try {
+    fill(temporary)
+    // assertUsableOutputFolder checked that an existing target is empty, so rmdir suffices.
+    if (existsSync(target)) rmdirSync(target)
+    renameSync(temporary, target)
+  } catch (error) {
+    rmSync(temporary, { recursive: true, force: true })
+    throw error
+  }
+}

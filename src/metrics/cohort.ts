@@ -1,0 +1,91 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { InputError } from '../errors.js'
+import { parseCsv } from '../report/csv.js'
+import { summarize, type SummaryStatistics } from './statistics.js'
+
+/** Columns a cohort manifest must have, one row per case. */
+export const COHORT_COLUMNS = ['case', 'centre', 'ct', 'pred_lung', 'ref_lung', 'pred_lesion', 'ref_lesion'] as const
+
+/** One case of a cohort manifest, with paths resolved against the manifest's folder. */
+export interface CohortCase {
+  /** Row number in the manifest (1 = first data row), for error messages. */
+  row: number
+  caseId: string
+  centre: string
+  /** CT path, or undefined when the cell is empty (no mean HU or radiomics then). */
+  ct?: string
+  lung?: { prediction: string; reference: string }
+  lesion?: { prediction: string; reference: string }
+}
+
+/**
+ * Reads and checks a cohort manifest (CSV with the columns of COHORT_COLUMNS). A case may leave
+ * both lung cells or both lesion cells empty to skip that structure. Every named file must exist.
+ * Throws InputError naming the row and column of the first problem, before any volume is read.
+ */
+export function readCohortManifest(path: string): CohortCase[] {
+  if (!existsSync(path)) throw new InputError(`cohort manifest not found: ${path}`)
+  const rows = parseCsv(readFileSync(path, 'utf8'))
+  if (rows.length < 2) throw new InputError(`${path}: expected a header row and at least one case row, found ${rows.length} rows`)
+  const header = rows[0].map((name) => name.trim())
+  const missing = COHORT_COLUMNS.filter((column) => !header.includes(column))
+  if (missing.length > 0) {
+    throw new InputError(`${path}: missing column(s) ${missing.join(', ')}; expected the columns ${COHORT_COLUMNS.join(', ')}`)
+  }
+
+  const folder = dirname(resolve(path))
+  const cell = (row: string[], column: string): string => (row[header.indexOf(column)] ?? '').trim()
+  const seen = new Set<string>()
+  return rows.slice(1).map((row, index) => {
+    const rowNumber = index + 1
+    const where = `${path} row ${rowNumber}`
+    const caseId = cell(row, 'case')
+    if (caseId === '') throw new InputError(`${where}: the case column is empty; give every case an id`)
+    if (seen.has(caseId)) throw new InputError(`${where}: case id ${caseId} appears twice; case ids must be unique`)
+    seen.add(caseId)
+
+    const file = (column: string): string | undefined => {
+      const value = cell(row, column)
+      if (value === '') return undefined
+      const absolute = resolve(folder, value)
+      if (!existsSync(absolute)) throw new InputError(`${where} (case ${caseId}), column ${column}: file not found: ${absolute}`)
+      return absolute
+    }
+    const pair = (structure: 'lung' | 'lesion'): { prediction: string; reference: string } | undefined => {
+      const prediction = file(`pred_${structure}`)
+      const reference = file(`ref_${structure}`)
+      if (prediction === undefined && reference === undefined) return undefined
+      if (prediction === undefined || reference === undefined) {
+        throw new InputError(`${where} (case ${caseId}): give both pred_${structure} and ref_${structure}, or leave both empty`)
+      }
+      return { prediction, reference }
+    }
+    const lung = pair('lung')
+    const lesion = pair('lesion')
+    if (lung === undefined && lesion === undefined) {
+      throw new InputError(`${where} (case ${caseId}): no lung or lesion masks given; fill pred_lung/ref_lung or pred_lesion/ref_lesion`)
+    }
+    return { row: rowNumber, caseId, centre: cell(row, 'centre') || 'unknown', ct: file('ct'), lung, lesion }
+  })
+}
+
+/** One metric's statistics per centre and over all cases. */
+export interface MetricSummary {
+  metric: string
+  byCentre: Record<string, SummaryStatistics>
+  overall: SummaryStatistics
+}
+
+/** Summarises every metric of the flattened case rows, per centre (sorted by name) and overall. */
+export function summarizeCohort(rows: Array<{ centre: string; values: Record<string, number> }>): MetricSummary[] {
+  const metrics = [...new Set(rows.flatMap((row) => Object.keys(row.values)))]
+  const centres = [...new Set(rows.map((row) => row.centre))].sort()
+  return metrics.map((metric) => {
+    const byCentre: Record<string, SummaryStatistics> = {}
+    for (const centre of centres) {
+      byCentre[centre] = summarize(rows.filter((row) => row.centre === centre).map((row) => row.values[metric] ?? NaN))
+    }
+    return { metric, byCentre, overall: summarize(rows.map((row) => row.values[metric] ?? NaN)) }
+  })
+}
