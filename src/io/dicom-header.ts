@@ -1,0 +1,133 @@
+import { closeSync, openSync, readSync } from 'node:fs'
+
+/**
+ * A reader for the few header attributes that group DICOM files into series. It parses the
+ * Part 10 file meta information and then the data set in explicit or implicit VR little endian,
+ * stopping at the first element past the wanted tags, so it reads a few KB per file where a full
+ * DICOM toolkit parses the whole file. It returns undefined for anything it does not handle
+ * (no "DICM" preamble, big-endian or deflated transfer syntax, a header larger than the bytes
+ * read), and the caller then falls back to a full DICOM reader.
+ */
+
+const HEADER_BYTES = 64 * 1024
+const IMPLICIT_LITTLE_ENDIAN = '1.2.840.10008.1.2'
+const EXPLICIT_LITTLE_ENDIAN = '1.2.840.10008.1.2.1'
+const UNDEFINED_LENGTH = 0xffffffff
+/** VRs whose explicit-VR header has 2 reserved bytes and a 4-byte length. */
+const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV'])
+/** Tags of VR US (unsigned 16-bit) among those read, for implicit VR where the file does not name the VR. */
+const UNSIGNED_SHORT_TAGS = new Set(['0028|0010', '0028|0011', '0028|0100', '0028|0101', '0028|0102', '0028|0103'])
+
+/** Reads the given tags ('gggg|eeee', lower-case hex) from the header of a DICOM file. */
+export function readDicomHeaderTags(path: string, tags: readonly string[]): Map<string, string> | undefined {
+  const buffer = Buffer.alloc(HEADER_BYTES)
+  const fd = openSync(path, 'r')
+  let length: number
+  try {
+    length = readSync(fd, buffer, 0, HEADER_BYTES, 0)
+  } finally {
+    closeSync(fd)
+  }
+  try {
+    return parseHeader(buffer.subarray(0, length), new Set(tags))
+  } catch {
+    return undefined
+  }
+}
+
+interface Cursor {
+  offset: number
+}
+
+function tagKey(group: number, element: number): string {
+  return `${group.toString(16).padStart(4, '0')}|${element.toString(16).padStart(4, '0')}`
+}
+
+function parseHeader(bytes: Buffer, wanted: Set<string>): Map<string, string> | undefined {
+  if (bytes.length < 132 || bytes.toString('latin1', 128, 132) !== 'DICM') return undefined
+  const found = new Map<string, string>()
+  const lastWanted = Math.max(...[...wanted].map((tag) => parseInt(tag.replace('|', ''), 16)))
+
+  // The file meta group (0002) is always explicit VR little endian.
+  const cursor: Cursor = { offset: 132 }
+  let transferSyntax = ''
+  while (cursor.offset + 8 <= bytes.length && bytes.readUInt16LE(cursor.offset) === 0x0002) {
+    const element = readElement(bytes, cursor, true)
+    if (element.key === '0002|0010') transferSyntax = element.text
+  }
+  const explicit = transferSyntax === EXPLICIT_LITTLE_ENDIAN
+  if (!explicit && transferSyntax !== IMPLICIT_LITTLE_ENDIAN) return undefined
+
+  while (cursor.offset + 8 <= bytes.length) {
+    const group = bytes.readUInt16LE(cursor.offset)
+    const elementNumber = bytes.readUInt16LE(cursor.offset + 2)
+    if (group * 0x10000 + elementNumber > lastWanted) return found
+    const element = readElement(bytes, cursor, explicit)
+    if (wanted.has(element.key)) found.set(element.key, element.text)
+  }
+  // The header ran past the bytes read: some wanted tags may be missing.
+  return undefined
+}
+
+function readElement(bytes: Buffer, cursor: Cursor, explicit: boolean): { key: string; text: string } {
+  const group = bytes.readUInt16LE(cursor.offset)
+  const element = bytes.readUInt16LE(cursor.offset + 2)
+  let vr = ''
+  let length: number
+  if (explicit) {
+    vr = bytes.toString('latin1', cursor.offset + 4, cursor.offset + 6)
+    if (LONG_VRS.has(vr)) {
+      length = bytes.readUInt32LE(cursor.offset + 8)
+      cursor.offset += 12
+    } else {
+      length = bytes.readUInt16LE(cursor.offset + 6)
+      cursor.offset += 8
+    }
+  } else {
+    length = bytes.readUInt32LE(cursor.offset + 4)
+    cursor.offset += 8
+  }
+
+  if (length === UNDEFINED_LENGTH) {
+    skipUndefinedLengthSequence(bytes, cursor, explicit)
+    return { key: tagKey(group, element), text: '' }
+  }
+  if (cursor.offset + length > bytes.length) throw new RangeError('element runs past the bytes read')
+  const key = tagKey(group, element)
+  const text = decodeValue(bytes, cursor.offset, length, vr || (UNSIGNED_SHORT_TAGS.has(key) ? 'US' : ''))
+  cursor.offset += length
+  return { key, text }
+}
+
+/** Decodes a value as DICOM text (multiple values joined by backslashes); binary VRs other than US are left empty. */
+function decodeValue(bytes: Buffer, offset: number, length: number, vr: string): string {
+  if (vr === 'US') {
+    const values: number[] = []
+    for (let at = offset; at + 2 <= offset + length; at += 2) values.push(bytes.readUInt16LE(at))
+    return values.join('\\')
+  }
+  if (['SQ', 'OB', 'OW', 'OF', 'OD', 'OL', 'OV', 'UN', 'UL', 'SL', 'SS', 'FL', 'FD', 'AT', 'SV', 'UV'].includes(vr)) return ''
+  return bytes.toString('latin1', offset, offset + length).replace(/\0/g, '').trim()
+}
+
+/** Skips the items of a sequence of undefined length up to and including its delimiter. */
+function skipUndefinedLengthSequence(bytes: Buffer, cursor: Cursor, explicit: boolean): void {
+  for (;;) {
+    const group = bytes.readUInt16LE(cursor.offset)
+    const element = bytes.readUInt16LE(cursor.offset + 2)
+    const length = bytes.readUInt32LE(cursor.offset + 4)
+    cursor.offset += 8
+    if (group !== 0xfffe) throw new Error('expected an item or sequence delimiter')
+    if (element === 0xe0dd) return
+    if (element !== 0xe000) throw new Error('expected an item tag')
+    if (length !== UNDEFINED_LENGTH) {
+      cursor.offset += length
+      continue
+    }
+    // An item of undefined length holds elements up to an item delimiter (FFFE,E00D).
+    while (!(bytes.readUInt16LE(cursor.offset) === 0xfffe && bytes.readUInt16LE(cursor.offset + 2) === 0xe00d)) {
+      readElement(bytes, cursor, explicit)
+    }
+    cursor.offset += 8
+  }
+}

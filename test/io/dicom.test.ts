@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { readDicomTagsNode } from '@itk-wasm/dicom'
+import { chooseSeries, planeOfOrientation, type DicomSeries } from '../../src/io/dicom.js'
+import { readDicomHeaderTags } from '../../src/io/dicom-header.js'
+import { readVolume } from '../../src/io/read.js'
+import { requireSharedData } from '../support/data.js'
+
+const TAGS = ['0008|0008', '0008|0060', '0008|103e', '0020|000e', '0020|0037', '0028|0010']
+
+for (const folder of ['ct/cip/ct-64-dicom', 'ct/lung-pet-ct-dx/A0001-5mm-a']) {
+  test(`header reader matches itk-wasm on ${folder}`, async (t) => {
+    const path = requireSharedData(t, folder)
+    if (path === undefined) return
+    const file = join(path, readdirSync(path).sort()[0])
+
+    const fast = readDicomHeaderTags(file, TAGS)
+    const reference = await readDicomTagsNode(file, { tagsToRead: { tags: TAGS } })
+    assert.ok(fast !== undefined, 'the header reader handles this file')
+    for (const [tag, value] of reference.tags) assert.equal(fast.get(tag.toLowerCase()), value.trim(), `tag ${tag}`)
+  })
+}
+
+test('planeOfOrientation names the slice plane', () => {
+  assert.equal(planeOfOrientation([1, 0, 0, 0, 1, 0]), 'axial')
+  assert.equal(planeOfOrientation([1, 0, 0, 0, 0, -1]), 'coronal')
+  assert.equal(planeOfOrientation([0, 1, 0, 0, 0, -1]), 'sagittal')
+  // Rows tilted 30 degrees between x and z: the normal is 30 degrees off z.
+  assert.equal(planeOfOrientation([Math.cos(Math.PI / 6), 0, Math.sin(Math.PI / 6), 0, 1, 0]), 'oblique')
+})
+
+function series(uid: string, files: number, extra: Partial<DicomSeries> = {}): DicomSeries {
+  return { uid, modality: 'CT', description: '', files: Array.from({ length: files }, (_, i) => `${uid}-${i}`), isLocalizer: false, plane: 'axial', ...extra }
+}
+
+test('chooseSeries prefers the axial CT with most slices', () => {
+  const candidates = [
+    series('scout', 300, { isLocalizer: true }),
+    series('coronal', 250, { plane: 'coronal' }),
+    series('pet', 400, { modality: 'PT' }),
+    series('thick', 60),
+    series('thin', 240),
+  ]
+  assert.equal(chooseSeries(candidates).uid, 'thin')
+  assert.equal(chooseSeries(candidates, 'thick').uid, 'thick')
+  assert.throws(() => chooseSeries(candidates, '9.9.9'), /series 9\.9\.9 not found in the folder; the folder holds: scout, coronal, pet, thick, thin/)
+})
+
+test('folder with two series reads the chosen one', async (t) => {
+  const sharp = requireSharedData(t, 'ct/lung-pet-ct-dx/A0002-8mm-B70f')
+  const soft = requireSharedData(t, 'ct/lung-pet-ct-dx/A0002-8mm-B40f')
+  if (sharp === undefined || soft === undefined) return
+  const folder = mkdtempSync(join(tmpdir(), 'colinet-dicom-'))
+  try {
+    // Copies of both reconstructions in one folder; the soft one gets more slices by keeping all of them.
+    mkdirSync(join(folder, 'sharp'))
+    for (const name of readdirSync(sharp).sort().slice(0, 20)) copyFileSync(join(sharp, name), join(folder, 'sharp', name))
+    for (const name of readdirSync(soft)) copyFileSync(join(soft, name), join(folder, `soft-${name}`))
+
+    const chosen = await readVolume(folder)
+    assert.equal(chosen.volume.size[2], 30)
+    assert.equal(chosen.warnings.length, 1)
+    assert.match(chosen.warnings[0], /skipped DICOM series .*axial CT, 20 files/)
+
+    const sharpUid = chosen.warnings[0].match(/series (\S+)/)![1]
+    const picked = await readVolume(folder, { seriesUid: sharpUid })
+    assert.equal(picked.volume.size[2], 20)
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
+})
