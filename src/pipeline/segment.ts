@@ -5,7 +5,7 @@ import { cleanLungMask, restrictToLung } from './cleanup.js'
 import { checkHounsfieldUnits, checkLungAirPresent } from './input-checks.js'
 import type { SegmentationModel } from './model.js'
 import { fromCanonical, planReorientation, toCanonical, type Reorientation } from './orientation.js'
-import { COLINET_INPUT, preprocessSlices, probabilitiesToSlice, type SliceFrame } from './preprocess.js'
+import { COLINET_INPUT, preprocessSlices, probabilitiesToSlice, type NetworkInputSpec, type SliceFrame } from './preprocess.js'
 
 /** Stages of the pipeline, in order; their times are reported separately. */
 export type Stage = 'checks' | 'preprocess' | 'lungNetwork' | 'lungCleanup' | 'lesionNetwork' | 'lesionCleanup' | 'restore'
@@ -52,8 +52,6 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
     stageSeconds[stage] = (now - stageStart) / 1000
     stageStart = now
   }
-  checkModelContract(options.lungModel)
-  checkModelContract(options.lesionModel)
 
   const warnings = checkHounsfieldUnits(ct)
   const reorientation = planReorientation(ct.direction)
@@ -68,9 +66,9 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   const canonical = toCanonical(ct, reorientation)
   const [nx, ny, nz] = canonical.size
   if (nz < 8) warnings.push(`only ${nz} axial slice(s): 3D clean-up of the lungs is limited`)
-  const frame = frameForVolume(canonical)
+  const frame = frameForVolume(canonical, inputSpecOf(options.lungModel))
   const allSlices = Array.from({ length: nz }, (_, k) => k)
-  const networkInput = preprocessSlices(canonical, frame, allSlices)
+  const networkInput = preprocessSlices(canonical, frame, allSlices, inputSpecOf(options.lungModel))
   checkLungAirPresent(networkInput, frame, nz)
   endStage('preprocess')
 
@@ -85,11 +83,17 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   const lungSlices = allSlices.filter((k) => hasForeground(lungCleanup.labels, k * nx * ny, nx * ny))
   endStage('lungCleanup')
 
-  const lesionProbability = await runNetwork(options.lesionModel, networkInput, lungSlices, options, 'lesionNetwork')
+  // A lesion model with another slice size than the lung model gets its own crop and resize.
+  const lesionSpec = inputSpecOf(options.lesionModel)
+  const sameInput = lesionSpec.width === frame.width && lesionSpec.height === frame.height
+  const lesionFrame = sameInput ? frame : frameForVolume(canonical, lesionSpec)
+  const lesionInput = sameInput ? networkInput : preprocessSlices(canonical, lesionFrame, allSlices, lesionSpec)
+  const lesionPlane = lesionFrame.width * lesionFrame.height
+  const lesionProbability = await runNetwork(options.lesionModel, lesionInput, lungSlices, options, 'lesionNetwork')
   endStage('lesionNetwork')
 
   const lesionMask = new Uint8Array(nx * ny * nz)
-  lungSlices.forEach((k, s) => probabilitiesToSlice(lesionProbability, s * plane, frame, nx, ny, lesionMask, k * nx * ny))
+  lungSlices.forEach((k, s) => probabilitiesToSlice(lesionProbability, s * lesionPlane, lesionFrame, nx, ny, lesionMask, k * nx * ny))
   restrictToLung(lesionMask, lungCleanup.labels)
   endStage('lesionCleanup')
 
@@ -113,13 +117,9 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   }
 }
 
-function checkModelContract(model: SegmentationModel): void {
-  if (model.inputHeight !== COLINET_INPUT.height || model.inputWidth !== COLINET_INPUT.width) {
-    throw new Error(
-      `model ${model.name} expects ${model.inputWidth} x ${model.inputHeight} slices; ` +
-        `the pipeline prepares ${COLINET_INPUT.width} x ${COLINET_INPUT.height}`,
-    )
-  }
+/** The network input of a model: the COLI-Net preprocessing at the model's own slice size. */
+function inputSpecOf(model: SegmentationModel): NetworkInputSpec {
+  return { ...COLINET_INPUT, width: model.inputWidth, height: model.inputHeight }
 }
 
 function hasForeground(mask: Uint8Array, offset: number, length: number): boolean {
