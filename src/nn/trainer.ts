@@ -28,7 +28,7 @@ export interface TrainerOptions {
   decay: number
   loss: LossOptions
   adam: AdamOptions
-  /** Seed of the dropout masks. Default 1. */
+  /** Seed of the dropout masks; each step's masks depend on the seed and the step number. Default 1. */
   seed: number
   /** Threads of each ONNX Runtime session. Default os.availableParallelism(). */
   threads: number
@@ -74,7 +74,6 @@ export class Trainer {
   private readonly specs: ParameterSpec[]
   private readonly tensors = new Map<string, ort.Tensor>()
   private readonly sessions = new Map<string, ort.InferenceSession>()
-  private readonly random: SeededRandom
   private accumulated: Map<string, Float32Array> | undefined
   private accumulatedBatches = 0
   private step: number
@@ -84,7 +83,6 @@ export class Trainer {
     this.options = { ...DEFAULT_TRAINER_OPTIONS, ...options }
     if (this.options.threads <= 0) this.options.threads = os.availableParallelism()
     this.specs = describeHighResNet(network).parameters
-    this.random = new SeededRandom(this.options.seed)
     this.step = state?.step ?? 0
 
     for (const spec of this.specs) {
@@ -220,8 +218,10 @@ export class Trainer {
     if (rate > 0) {
       const channels = this.network.channels[2]
       const keep = 1 / (1 - rate)
+      // Seeded by step and micro-batch, so a resumed run draws the masks the original run would have.
+      const random = new SeededRandom(Math.imul(this.options.seed, 0x01000193) ^ Math.imul(this.step + 1, 0x9e3779b1) ^ this.accumulatedBatches)
       const mask = new Float32Array(n * channels * pixels)
-      for (let i = 0; i < mask.length; i++) mask[i] = this.random.uniform() < rate ? 0 : keep
+      for (let i = 0; i < mask.length; i++) mask[i] = random.uniform() < rate ? 0 : keep
       feeds[TRAINING_NAMES.dropoutMask] = new ort.Tensor('float32', mask, [n, channels, h, w])
     }
     return feeds
