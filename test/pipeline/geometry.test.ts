@@ -118,3 +118,23 @@ test('oblique direction keeps voxels and sides', async () => {
   assert.equal(countDifferences(result.lung.data, reference.lung.data), 0)
   assert.ok(result.warnings.some((warning) => /tilted 25.0 degrees/.test(warning)))
 })
+
+for (const slices of [1, 3]) {
+  test(`${slices}-slice input segments with a warning`, async () => {
+    const chest = createAnalyticChest([96, 80, 24])
+    const first = 10
+    const plane = 96 * 80
+    const slab = {
+      ...chest.ct,
+      size: [96, 80, slices] as Vec3,
+      data: chest.ct.data.slice(first * plane, (first + slices) * plane),
+    }
+    const truth = chest.lung.data.slice(first * plane, (first + slices) * plane)
+    const result = await segmentCt(slab, { lungModel, lesionModel })
+
+    assert.deepEqual(result.lung.size, [96, 80, slices])
+    assert.ok(dice(result.lung.data, truth, 1) > 0.95, `right lung Dice ${dice(result.lung.data, truth, 1)}`)
+    assert.ok(dice(result.lung.data, truth, 2) > 0.95, `left lung Dice ${dice(result.lung.data, truth, 2)}`)
+    assert.ok(result.warnings.some((warning) => new RegExp(`only ${slices} axial slice\\(s\\): 3D clean-up of the lungs is limited`).test(warning)))
+  })
+}

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { frameForBox } from '../../src/pipeline/body-crop.js'
+import { cleanLungMask, LEFT_LUNG, RIGHT_LUNG } from '../../src/pipeline/cleanup.js'
+import { checkHounsfieldUnits, enclosedAirFraction } from '../../src/pipeline/input-checks.js'
+import { planReorientation } from '../../src/pipeline/orientation.js'
+import { normaliseHu, preprocessSlices, probabilitiesToSlice, type SliceFrame } from '../../src/pipeline/preprocess.js'
+import { measureLungsAndLesions } from '../../src/report/measurements.js'
+import type { Vec3, Volume } from '../../src/volume/volume.js'
+
+const IDENTITY = Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1])
+
+function volume<T extends Int16Array | Uint8Array>(data: T, size: Vec3, spacingMm: Vec3 = [1, 1, 1]): Volume<T> {
+  return { data, size, spacingMm, origin: [0, 0, 0], direction: IDENTITY }
+}
+
+test('normaliseHu clips and scales', () => {
+  assert.equal(normaliseHu(-2000), -1.024)
+  assert.equal(normaliseHu(-500), -0.5)
+  assert.equal(normaliseHu(1000), 0.3)
+})
+
+test('preprocessSlices interpolates a ramp', () => {
+  // A 4 x 2 slice whose HU rise by 100 per column: -800, -700, -600, -500.
+  const ct = volume(Int16Array.from([-800, -700, -600, -500, -800, -700, -600, -500]), [4, 2, 1])
+  const frame: SliceFrame = { x0: 0.5, y0: 0, stepX: 1, stepY: 1, width: 3, height: 1 }
+  const out = preprocessSlices(ct, frame, [0], { width: 3, height: 1, minHu: -1024, maxHu: 300, scale: 1 / 1000 })
+  // Half-way between columns: -750, -650, -550 HU.
+  assert.deepEqual(Array.from(out, (value) => Math.round(value * 1000)), [-750, -650, -550])
+})
+
+test('preprocessSlices reads outside as air', () => {
+  const ct = volume(Int16Array.from([0, 0, 0, 0]), [2, 2, 1])
+  const frame: SliceFrame = { x0: -3, y0: 0, stepX: 1, stepY: 1, width: 1, height: 1 }
+  const out = preprocessSlices(ct, frame, [0], { width: 1, height: 1, minHu: -1024, maxHu: 300, scale: 1 / 1000 })
+  assert.equal(out[0], Math.fround(-1.024))
+})
+
+test('frameForBox keeps square pixels in mm', () => {
+  // A 200 x 100 pixel body at 0.5 x 1 mm: 100 mm wide and 100 mm deep before the 4 % margins.
+  const frame = frameForBox({ xMin: 0, xMax: 199, yMin: 0, yMax: 99 }, [0.5, 1, 1])
+  const mmPerPixelX = frame.stepX * 0.5
+  const mmPerPixelY = frame.stepY * 1
+  assert.ok(Math.abs(mmPerPixelX - mmPerPixelY) < 1e-12)
+  // The depth limits: 108 mm over 216 rows is 0.5 mm per network pixel.
+  assert.ok(Math.abs(mmPerPixelY - 0.5) < 1e-12)
+  // The grid is centred on the box centre (99.5, 49.5).
+  assert.ok(Math.abs(frame.x0 + (frame.stepX * 295) / 2 - 99.5) < 1e-9)
+  assert.ok(Math.abs(frame.y0 + (frame.stepY * 215) / 2 - 49.5) < 1e-9)
+})
+
+test('probabilitiesToSlice thresholds at one half', () => {
+  // Network grid 2 x 1 over a 2 x 1 slice, one to one: probabilities 0.4 and 0.6.
+  const frame: SliceFrame = { x0: 0, y0: 0, stepX: 1, stepY: 1, width: 2, height: 1 }
+  const mask = new Uint8Array(2)
+  probabilitiesToSlice(Float32Array.from([0.4, 0.6]), 0, frame, 2, 1, mask, 0)
+  assert.deepEqual(Array.from(mask), [0, 1])
+})
+
+test('planReorientation maps a flipped permutation', () => {
+  // Axis 0 runs along -y, axis 1 along +x, axis 2 along -z.
+  const plan = planReorientation(Float64Array.from([0, 1, 0, -1, 0, 0, 0, 0, -1]))
+  assert.deepEqual(plan.lpsAxisOf, [1, 0, 2])
+  assert.deepEqual(plan.flipped, [true, false, true])
+  assert.equal(plan.obliquityDegrees, 0)
+  assert.equal(plan.isIdentity, false)
+})
+
+test('cleanLungMask labels sides and drops specks', () => {
+  // Two 3 x 4 x 2 blocks at x 1..3 and x 8..10, and a one-voxel speck at x 5.
+  const size: Vec3 = [12, 6, 2]
+  const mask = new Uint8Array(12 * 6 * 2)
+  for (let k = 0; k < 2; k++) for (let j = 1; j < 5; j++) for (let i = 0; i < 12; i++) {
+    if ((i >= 1 && i <= 3) || (i >= 8 && i <= 10)) mask[i + 12 * (j + 6 * k)] = 1
+  }
+  mask[5 + 12 * 3] = 1
+  const { labels } = cleanLungMask(mask, size)
+  assert.equal(labels[2 + 12 * 2], RIGHT_LUNG)
+  assert.equal(labels[9 + 12 * 2], LEFT_LUNG)
+  assert.equal(labels[5 + 12 * 3], 0)
+})
+
+test('cleanLungMask splits touching lungs', () => {
+  // One block x 0..9 with a one-row bridge: rows 0..4 at x 0..3 and x 6..9, row 2 joins them.
+  const size: Vec3 = [10, 5, 1]
+  const mask = new Uint8Array(50)
+  for (let j = 0; j < 5; j++) for (let i = 0; i < 10; i++) if (i <= 3 || i >= 6 || j === 2) mask[i + 10 * j] = 1
+  const { labels, warnings } = cleanLungMask(mask, size)
+  assert.equal(labels[1 + 10 * 0], RIGHT_LUNG)
+  assert.equal(labels[8 + 10 * 0], LEFT_LUNG)
+  assert.match(warnings[0], /the lungs form one connected region/)
+})
+
+test('checkHounsfieldUnits names what it found', () => {
+  assert.throws(() => checkHounsfieldUnits(volume(Uint8Array.from([0, 255, 7, 9]), [2, 2, 1])), /got values 0\.\.255 \(an 8-bit image/)
+  assert.throws(() => checkHounsfieldUnits(volume(Int16Array.from([0, 4095, 1000, 24]), [2, 2, 1])), /got values 0\.\.4095 with no negative values/)
+  assert.throws(() => checkHounsfieldUnits(volume(Int16Array.from([5, 5, 5, 5]), [2, 2, 1])), /got a constant image \(all voxels 5\)/)
+  assert.deepEqual(checkHounsfieldUnits(volume(Int16Array.from([-1000, 40, -850, 300]), [2, 2, 1])), [])
+})
+
+test('enclosedAirFraction counts air inside the body', () => {
+  // 5 x 5 grid: a ring of 16 tissue pixels around 9 air pixels, so 9 of 25 body pixels are enclosed air.
+  const slice = new Float32Array(25).fill(0.04)
+  for (let y = 1; y < 4; y++) for (let x = 1; x < 4; x++) slice[5 * y + x] = -0.85
+  const frame: SliceFrame = { x0: 0, y0: 0, stepX: 1, stepY: 1, width: 5, height: 5 }
+  assert.equal(enclosedAirFraction(slice, frame, 1), 9 / 25)
+})
+
+test('measureLungsAndLesions computes mL and percentages', () => {
+  // 2 x 2 x 2 mm voxels = 0.008 mL. Right lung 3 voxels (1 lesion), left lung 1 voxel.
+  const size: Vec3 = [5, 1, 1]
+  const ct = volume(Int16Array.from([-800, -600, -900, 0, -850]), size, [2, 2, 2])
+  const lung = volume(Uint8Array.from([1, 1, 1, 0, 2]), size, [2, 2, 2])
+  const lesion = volume(Uint8Array.from([0, 1, 0, 0, 0]), size, [2, 2, 2])
+  const m = measureLungsAndLesions(ct, lung, lesion)
+  assert.ok(Math.abs(m.lungVolumeMl.total - 0.032) < 1e-12)
+  assert.ok(Math.abs(m.lungVolumeMl.right - 0.024) < 1e-12)
+  assert.ok(Math.abs(m.lesionVolumeMl.total - 0.008) < 1e-12)
+  assert.ok(Math.abs(m.percentAffected.right! - 100 / 3) < 1e-9)
+  assert.equal(m.percentAffected.left, 0)
+  assert.equal(m.lungHu.mean, -787.5)
+  // Sample SD of -800, -600, -900, -850 around -787.5: sqrt(51875 / 3).
+  assert.ok(Math.abs(m.lungHu.sd! - Math.sqrt(51875 / 3)) < 1e-9)
+  assert.equal(m.lesionHu.mean, -600)
+})
