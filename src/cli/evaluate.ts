@@ -184,7 +184,7 @@ async function evaluateSingleCommand(
   }
 }
 
-/** A readable two-column table of one structure's metrics, for the terminal. */
+/** Formats one structure's metrics as a two-column table for the terminal. */
 export function formatMetricsTable(metrics: StructureMetrics): string {
   const rows: Array<[string, string]> = []
   for (const [key, value] of Object.entries(metrics)) {

@@ -19,10 +19,11 @@ export interface CaseRow {
 const OVERALL = 'overall'
 
 /**
- * Writes the cohort report into `folder` (which must exist): cases.csv and cases.json (one row
- * per case), summary.csv and summary.json (min, max, mean, SD and 95 % CI per metric, per centre
- * and overall), report.md and report.html, and figures/ with a box plot per metric by centre and
- * a heatmap of the mean radiomic-feature relative error by centre, each as SVG and PNG.
+ * Writes the cohort report into `folder`, which must exist. cases.csv and cases.json have one row
+ * per case. summary.csv and summary.json have min, max, mean, SD and 95 % CI per metric, per
+ * centre and overall. report.md and report.html show those tables, and figures/ contains a box plot
+ * per metric by centre and a heatmap of the mean radiomic-feature relative error by centre, each
+ * as SVG and PNG.
  */
 export function writeCohortReport(folder: string, cases: CaseRow[], summaries: MetricSummary[]): string[] {
   const written: string[] = []

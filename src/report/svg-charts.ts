@@ -34,9 +34,9 @@ export function niceTicks(low: number, high: number, count = 5): number[] {
 }
 
 /**
- * Draws a box plot, one box per group: the box spans the 25th to 75th percentile with a line at
- * the median, whiskers reach the most extreme values within 1.5 interquartile ranges of the box
- * (Tukey), and points beyond them are drawn as outliers. Undefined (NaN) values are left out and
+ * Draws a box plot with one box per group. The box spans the 25th to 75th percentile with a line
+ * at the median. Whiskers reach the most extreme values within 1.5 interquartile ranges of the
+ * box (Tukey), and points beyond them are drawn as outliers. Undefined (NaN) values are left out and
  * the number used is printed under each box.
  */
 export function boxPlotSvg(title: string, axisLabel: string, groups: BoxGroup[]): string {

@@ -44,10 +44,36 @@ export function squaredDistanceTransform(
 
   const longest = Math.max(nx, ny, nz)
   const workspace = createWorkspace(longest)
-  transformAxis(distance, nx, 1, ny * nz, (line) => nx * line, spacingMm[0], workspace)
+  // Along x the input is still binary, so two scans give the distance to the nearest feature voxel.
+  scanBinaryLines(distance, nx, ny * nz, spacingMm[0])
   transformAxis(distance, ny, nx, nx * nz, (line) => (line % nx) + nx * ny * Math.floor(line / nx), spacingMm[1], workspace)
   transformAxis(distance, nz, nx * ny, nx * ny, (line) => line, spacingMm[2], workspace)
   return distance
+}
+
+/**
+ * Replaces each contiguous line of 0 / Infinity values by the squared distance (mm²) to the
+ * nearest 0 on the same line, with a forward and a backward scan.
+ */
+function scanBinaryLines(distance: Float64Array, length: number, lineCount: number, spacingMm: number): void {
+  for (let line = 0; line < lineCount; line++) {
+    const first = line * length
+    let last = -Infinity
+    for (let n = 0; n < length; n++) {
+      if (distance[first + n] === 0) last = n
+      else distance[first + n] = n - last
+    }
+    last = Infinity
+    for (let n = length - 1; n >= 0; n--) {
+      const value = distance[first + n]
+      if (value === 0) {
+        last = n
+        continue
+      }
+      const steps = Math.min(value, last - n)
+      distance[first + n] = steps === Infinity ? Infinity : steps * steps * spacingMm * spacingMm
+    }
+  }
 }
 
 interface Workspace {

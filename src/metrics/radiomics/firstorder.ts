@@ -68,7 +68,7 @@ export function computeFirstOrderFeatures(
   if (count === 0) throw new Error('computeFirstOrderFeatures: the region of interest is empty')
   if (!(binWidth > 0)) throw new Error(`computeFirstOrderFeatures: binWidth must be positive, got ${binWidth}`)
 
-  const sorted = Float64Array.from(values).sort()
+  const sorted = sortValues(values)
   const minimum = sorted[0]
   const maximum = sorted[count - 1]
 
@@ -142,17 +142,42 @@ function robustMeanAbsoluteDeviation(sorted: Float64Array, p10: number, p90: num
 /** Entropy (bits) and Uniformity of the values binned with a fixed bin width. */
 function histogramFeatures(sorted: Float64Array, binWidth: number): { entropy: number; uniformity: number } {
   const lowestEdge = Math.floor(sorted[0] / binWidth) * binWidth
-  const counts = new Map<number, number>()
-  for (let n = 0; n < sorted.length; n++) {
-    const bin = Math.floor((sorted[n] - lowestEdge) / binWidth)
-    counts.set(bin, (counts.get(bin) ?? 0) + 1)
-  }
+  const counts = new Float64Array(Math.floor((sorted[sorted.length - 1] - lowestEdge) / binWidth) + 1)
+  for (let n = 0; n < sorted.length; n++) counts[Math.floor((sorted[n] - lowestEdge) / binWidth)]++
   let entropy = 0
   let uniformity = 0
-  for (const binCount of counts.values()) {
+  for (const binCount of counts) {
+    if (binCount === 0) continue
     const p = binCount / sorted.length
     entropy -= p * Math.log2(p + Number.EPSILON)
     uniformity += p * p
   }
   return { entropy, uniformity }
+}
+
+/**
+ * Sorts the values ascending. Integer values over a moderate range (CT in HU) are sorted by
+ * counting, in linear time, because a whole-lung region contains tens of millions of voxels.
+ */
+function sortValues(values: ArrayLike<number>): Float64Array {
+  let minimum = Infinity
+  let maximum = -Infinity
+  let integers = true
+  for (let n = 0; n < values.length; n++) {
+    const value = values[n]
+    if (value < minimum) minimum = value
+    if (value > maximum) maximum = value
+    if (integers && !Number.isInteger(value)) integers = false
+  }
+  if (!integers || maximum - minimum > 1 << 22) return Float64Array.from(values).sort()
+
+  const counts = new Uint32Array(maximum - minimum + 1)
+  for (let n = 0; n < values.length; n++) counts[values[n] - minimum]++
+  const sorted = new Float64Array(values.length)
+  let position = 0
+  for (let offset = 0; offset < counts.length; offset++) {
+    sorted.fill(minimum + offset, position, position + counts[offset])
+    position += counts[offset]
+  }
+  return sorted
 }

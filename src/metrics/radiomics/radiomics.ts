@@ -25,7 +25,7 @@ export interface RadiomicsOptions {
    * of the region around its mean.
    */
   resegmentRange?: [number, number]
-  /** How resegmentRange is read. Default 'absolute'. */
+  /** Meaning of resegmentRange: absolute values or multiples of the SD. Default 'absolute'. */
   resegmentMode?: 'absolute' | 'sigma'
 }
 
@@ -85,9 +85,11 @@ function regionValues(image: Volume, region: Uint8Array, options: RadiomicsOptio
     offset = -mean * scale
   }
 
-  const values: number[] = []
-  for (let n = 0; n < data.length; n++) if (region[n] !== 0) values.push(data[n] * scale + offset)
-  if (options.resegmentRange === undefined || values.length === 0) return Float64Array.from(values)
+  let count = 0
+  for (let n = 0; n < region.length; n++) count += region[n] !== 0 ? 1 : 0
+  const values = new Float64Array(count)
+  for (let n = 0, m = 0; n < data.length; n++) if (region[n] !== 0) values[m++] = data[n] * scale + offset
+  if (options.resegmentRange === undefined || values.length === 0) return values
 
   let [lower, upper] = options.resegmentRange
   if (options.resegmentMode === 'sigma') {
@@ -96,5 +98,5 @@ function regionValues(image: Volume, region: Uint8Array, options: RadiomicsOptio
     lower = mean + lower * sd
     upper = mean + upper * sd
   }
-  return Float64Array.from(values.filter((value) => value >= lower && value <= upper))
+  return values.filter((value) => value >= lower && value <= upper)
 }
