@@ -7,7 +7,9 @@ Usage: colinet <command> [options]     (colinet <command> --help for its options
 
 Commands:
   segment <ct> -o <folder>   segment the lungs and lesions of a CT and measure them
-  demo                       run segment on a built-in synthetic chest CT and score it against its truth`
+  demo                       run segment on a built-in synthetic chest CT and score it against its truth
+  evaluate                   compare segmentations with a reference: one case or a multi-centre cohort
+  radiomics                  extract first-order and shape radiomic features of a mask`
 
 type Command = (argv: string[]) => Promise<number>
 
@@ -15,6 +17,8 @@ type Command = (argv: string[]) => Promise<number>
 const COMMANDS: Record<string, () => Promise<Command>> = {
   segment: async () => (await import('./segment.js')).runSegmentCommand,
   demo: async () => (await import('./demo.js')).runDemoCommand,
+  evaluate: async () => (await import('./evaluate.js')).runEvaluateCommand,
+  radiomics: async () => (await import('./radiomics.js')).runRadiomicsCommand,
 }
 
 /** Runs the colinet command line and returns the exit status (2 for rejected input). */

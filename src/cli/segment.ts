@@ -9,7 +9,7 @@ import { DEFAULT_LESION_MODEL, DEFAULT_LUNG_MODEL, loadSegmentationModel } from 
 import type { SegmentationModel } from '../pipeline/model.js'
 import { segmentCt, type SegmentationResult } from '../pipeline/segment.js'
 import { renderOverviewPng } from '../report/overview.js'
-import { buildSegmentationReport, reportToCsv, reportToText, untrainedModelWarnings, type SegmentationReport } from '../report/report.js'
+import { buildSegmentationReport, radiomicsOfMasks, reportToCsv, reportToText, untrainedModelWarnings, type SegmentationReport } from '../report/report.js'
 import type { Volume } from '../volume/volume.js'
 import { Progress, type Verbosity } from './progress.js'
 import { COLINET_VERSION } from './version.js'
@@ -20,7 +20,8 @@ Segments the lungs and COVID-19 pneumonia lesions of a chest CT.
 <ct> is a NIfTI (.nii, .nii.gz), NRRD (.nrrd) or MetaImage (.mha) file, or a folder of DICOM files.
 
 Writes into <folder>: lung (1 = right, 2 = left), lesion (1 = lesion) and labels (1 = lung,
-2 = lesion) masks on the input's grid, report.json, report.csv and overview.png.
+2 = lesion) masks on the input's grid, report.json and report.csv (volumes, % of lung affected,
+HU, radiomic features of lung and lesion) and overview.png.
 
 Options:
   -o, --output <folder>   output folder (created if missing)
@@ -106,6 +107,9 @@ export async function segmentAndWrite(
     await writeVolume(output.pathFor(names.labels), result.labels)
     writeFileSync(output.pathFor('overview.png'), renderOverviewPng(ct, result.lung, result.lesion))
     const writeSeconds = (performance.now() - writeStart) / 1000
+    const radiomicsStart = performance.now()
+    const radiomics = radiomicsOfMasks(ct, result.lung, result.lesion)
+    const radiomicsSeconds = (performance.now() - radiomicsStart) / 1000
 
     const report = buildSegmentationReport({
       colinetVersion: COLINET_VERSION,
@@ -115,7 +119,8 @@ export async function segmentAndWrite(
       result,
       lungModel: models.lung,
       lesionModel: models.lesion,
-      extraStageSeconds: { read: input.readSeconds, write: writeSeconds },
+      radiomics,
+      extraStageSeconds: { read: input.readSeconds, radiomics: radiomicsSeconds, write: writeSeconds },
       warnings: input.warnings,
     })
     writeFileSync(output.pathFor('report.json'), `${JSON.stringify(report, null, 2)}\n`)

@@ -2,6 +2,7 @@ import type { SegmentationResult } from '../pipeline/segment.js'
 import { NETWORK_STAGES } from '../pipeline/segment.js'
 import type { SegmentationModel } from '../pipeline/model.js'
 import type { Volume } from '../volume/volume.js'
+import { computeRadiomics } from '../metrics/radiomics/radiomics.js'
 import { measureLungsAndLesions, type LungMeasurements } from './measurements.js'
 
 export interface ModelDescription {
@@ -23,6 +24,11 @@ export interface SegmentationReport {
   }
   models: { lung: ModelDescription; lesion: ModelDescription }
   measurements: LungMeasurements
+  /**
+   * PyRadiomics-named first-order and shape features (bin width 25 HU) of the whole lung and of
+   * all lesions; null for an empty mask.
+   */
+  radiomics: { lung: Record<string, number> | null; lesion: Record<string, number> | null }
   slices: { total: number; withLung: number; lungNetwork: number; lesionNetwork: number }
   timingSeconds: Record<string, number>
   /** Share of the total time spent outside the networks (reading, preprocessing, clean-up, writing). */
@@ -38,6 +44,7 @@ export interface ReportInputs {
   result: SegmentationResult
   lungModel: SegmentationModel
   lesionModel: SegmentationModel
+  radiomics: SegmentationReport['radiomics']
   /** Seconds spent outside segmentCt (reading the input, writing outputs). */
   extraStageSeconds: Record<string, number>
   warnings: string[]
@@ -54,9 +61,18 @@ export function untrainedModelWarnings(models: SegmentationModel[]): string[] {
     .map((model) => `model ${model.name} has UNTRAINED weights: its masks and measurements are meaningless`)
 }
 
+/** Radiomic features of the lung and lesion masks, or null for a mask with no voxel. */
+export function radiomicsOfMasks(ct: Volume, lung: Volume<Uint8Array>, lesion: Volume<Uint8Array>): SegmentationReport['radiomics'] {
+  const featuresOf = (mask: Volume<Uint8Array>): Record<string, number> | null =>
+    mask.data.some((value) => value !== 0) ? computeRadiomics(ct, mask, { binWidth: 25 }) : null
+  return { lung: featuresOf(lung), lesion: featuresOf(lesion) }
+}
+
 export function buildSegmentationReport(inputs: ReportInputs): SegmentationReport {
   const { ct, result } = inputs
-  const timingSeconds: Record<string, number> = { ...inputs.extraStageSeconds, ...result.stageSeconds }
+  // Pipeline order: reading first, then the segmentation stages, then what follows them.
+  const { read, ...afterSegmentation } = inputs.extraStageSeconds
+  const timingSeconds: Record<string, number> = { read: read ?? 0, ...result.stageSeconds, ...afterSegmentation }
   const total = Object.values(timingSeconds).reduce((sum, seconds) => sum + seconds, 0)
   const network = NETWORK_STAGES.reduce((sum, stage) => sum + (result.stageSeconds[stage] ?? 0), 0)
   timingSeconds.total = total
@@ -73,6 +89,7 @@ export function buildSegmentationReport(inputs: ReportInputs): SegmentationRepor
     },
     models: { lung: describeModel(inputs.lungModel), lesion: describeModel(inputs.lesionModel) },
     measurements: measureLungsAndLesions(ct, result.lung, result.lesion),
+    radiomics: inputs.radiomics,
     slices: {
       total: result.slicesProcessedByLungNetwork,
       withLung: result.slicesWithLung,
