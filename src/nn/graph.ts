@@ -139,8 +139,12 @@ export class GraphBuilder {
     domain = '',
   ): string[] {
     const base = opType.toLowerCase()
-    const outputNames = typeof outputs === 'number' ? Array.from({ length: outputs }, () => this.uniqueName(base)) : outputs
-    for (const name of outputNames) this.reserve(name)
+    const outputNames: string[] = []
+    for (let i = 0; i < (typeof outputs === 'number' ? outputs : outputs.length); i++) {
+      const name = typeof outputs === 'number' ? this.uniqueName(base) : outputs[i]!
+      this.reserve(name)
+      outputNames.push(name)
+    }
     const nodeName = this.uniqueName(`n_${base}`)
     this.reserve(nodeName)
     this.nodes.push({ opType, domain, inputs, outputs: outputNames, attributes, name: nodeName })
