@@ -1,0 +1,132 @@
+/**
+ * Data augmentation of training slices on the network grid: a small rotation and scaling about
+ * the grid centre (bilinear resampling of the image, nearest neighbour of the class map), an
+ * intensity scale and shift in HU, and Gaussian noise in HU.
+ *
+ * There is no left-right flip: a lung network with right and left classes would learn that
+ * either side may be either class. The grid's pixels have the same size in mm in both
+ * directions (see frameForBox), so a rotation on the grid is a rotation of the anatomy.
+ *
+ * The ranges are colinet's choice, kept small so that the slices stay plausible chest CT
+ * slices; the COLI-Net description lists no augmentation.
+ */
+import type { SeededRandom } from '../nn/random.js'
+import type { NetworkInputSpec } from '../pipeline/preprocess.js'
+
+/** Largest change of each kind; each slice draws its own values uniformly within ± the range. */
+export interface AugmentationRanges {
+  /** Rotation in degrees, drawn from [-r, r]. Default 10. */
+  rotationDegrees: number
+  /** Relative scaling, drawn from [1 - s, 1 + s]. Default 0.1. */
+  scaleFraction: number
+  /** Relative intensity scale: HU are multiplied by a factor from [1 - f, 1 + f]. Default 0.05. */
+  intensityScaleFraction: number
+  /** Intensity shift in HU, drawn from [-h, h]. Default 20. */
+  intensityShiftHu: number
+  /** Standard deviation of added Gaussian noise in HU. Default 10. */
+  noiseHu: number
+}
+
+export const DEFAULT_AUGMENTATION: AugmentationRanges = {
+  rotationDegrees: 10,
+  scaleFraction: 0.1,
+  intensityScaleFraction: 0.05,
+  intensityShiftHu: 20,
+  noiseHu: 10,
+}
+
+/** The transform applied to one slice. */
+export interface SliceTransform {
+  rotationDegrees: number
+  /** Greater than 1 enlarges the anatomy. */
+  scale: number
+  intensityScale: number
+  intensityShiftHu: number
+  noiseHu: number
+}
+
+export const IDENTITY_TRANSFORM: SliceTransform = { rotationDegrees: 0, scale: 1, intensityScale: 1, intensityShiftHu: 0, noiseHu: 0 }
+
+/** Draws one slice's transform from the ranges. */
+export function drawTransform(random: SeededRandom, ranges: AugmentationRanges): SliceTransform {
+  const symmetric = (range: number) => (2 * random.uniform() - 1) * range
+  return {
+    rotationDegrees: symmetric(ranges.rotationDegrees),
+    scale: 1 + symmetric(ranges.scaleFraction),
+    intensityScale: 1 + symmetric(ranges.intensityScaleFraction),
+    intensityShiftHu: symmetric(ranges.intensityShiftHu),
+    noiseHu: ranges.noiseHu,
+  }
+}
+
+export interface SliceBuffers {
+  image: Float32Array
+  labels: Uint8Array
+}
+
+/**
+ * Writes the transformed slice into `output`. Output pixel (u, v) takes the input at
+ *   c + R(-θ)·((u, v) - c) / s,   c = ((width - 1)/2, (height - 1)/2),
+ * so the anatomy grows by s and turns by θ: clockwise on screen (rows going down) for θ > 0. Pixels that come from outside the grid read as air and background.
+ * `random` is used only for the noise, and only when noiseHu > 0.
+ */
+export function transformSlice(
+  input: SliceBuffers,
+  output: SliceBuffers,
+  width: number,
+  height: number,
+  transform: SliceTransform,
+  spec: NetworkInputSpec,
+  random?: SeededRandom,
+): void {
+  const angle = (transform.rotationDegrees * Math.PI) / 180
+  const cos = Math.cos(angle) / transform.scale
+  const sin = Math.sin(angle) / transform.scale
+  const cx = (width - 1) / 2
+  const cy = (height - 1) / 2
+  const air = Math.min(Math.max(-1024, spec.minHu), spec.maxHu) * spec.scale
+
+  for (let v = 0; v < height; v++) {
+    for (let u = 0; u < width; u++) {
+      const du = u - cx
+      const dv = v - cy
+      const x = cx + cos * du + sin * dv
+      const y = cy - sin * du + cos * dv
+      const p = v * width + u
+      output.image[p] = bilinear(input.image, width, height, x, y, air)
+      const nx = Math.round(x)
+      const ny = Math.round(y)
+      output.labels[p] = nx >= 0 && nx < width && ny >= 0 && ny < height ? input.labels[ny * width + nx]! : 0
+    }
+  }
+  adjustIntensities(output.image, width * height, transform, spec, random)
+}
+
+/** Bilinear interpolation of a row-major image at (x, y); taps outside the image read `outside`. */
+function bilinear(image: Float32Array, width: number, height: number, x: number, y: number, outside: number): number {
+  const x0 = Math.floor(x)
+  const y0 = Math.floor(y)
+  const fx = x - x0
+  const fy = y - y0
+  const tap = (tx: number, ty: number) => (tx >= 0 && tx < width && ty >= 0 && ty < height ? image[ty * width + tx]! : outside)
+  const top = fx === 0 ? tap(x0, y0) : (1 - fx) * tap(x0, y0) + fx * tap(x0 + 1, y0)
+  if (fy === 0) return top
+  const bottom = fx === 0 ? tap(x0, y0 + 1) : (1 - fx) * tap(x0, y0 + 1) + fx * tap(x0 + 1, y0 + 1)
+  return (1 - fy) * top + fy * bottom
+}
+
+/**
+ * Applies hu' = a·hu + b + noise to preprocessed values (hu = value / scale) and clips the
+ * result to the preprocessing window again, so augmented slices stay in the range the network
+ * sees at inference.
+ */
+function adjustIntensities(image: Float32Array, count: number, transform: SliceTransform, spec: NetworkInputSpec, random?: SeededRandom): void {
+  const { intensityScale: a, intensityShiftHu: b, noiseHu } = transform
+  if (a === 1 && b === 0 && noiseHu === 0) return
+  const addNoise = noiseHu > 0 && random !== undefined
+  for (let p = 0; p < count; p++) {
+    let hu = (image[p]! / spec.scale) * a + b
+    if (addNoise) hu += noiseHu * random.normal()
+    image[p] = Math.min(Math.max(hu, spec.minHu), spec.maxHu) * spec.scale
+  }
+}

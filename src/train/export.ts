@@ -1,0 +1,43 @@
+/**
+ * Export of a training checkpoint as an inference model for `colinet segment`.
+ *
+ * BN is left unfolded in the exported graph, so the file also serves as `--init` for another
+ * training run (a folded convolution no longer separates the weights from the BN scale).
+ * ONNX Runtime fuses each Conv + BatchNormalization pair itself when it loads the model (its
+ * basic graph optimisations include that fusion), so inference speed is the same.
+ */
+import { existsSync } from 'node:fs'
+import { InputError } from '../errors.js'
+import { loadCheckpoint } from '../nn/checkpoint.js'
+import { buildInferenceModel } from '../nn/inference.js'
+import { DEFAULT_INPUT_HEIGHT, DEFAULT_INPUT_WIDTH, DEFAULT_PREPROCESSING, type ModelMetadata } from '../nn/metadata.js'
+import { writeFileAtomic } from './run-folder.js'
+
+/** Builds the model metadata a checkpoint stores, with defaults for fields it lacks. */
+export function completeMetadata(partial: Partial<ModelMetadata> | undefined, classCount: number): ModelMetadata {
+  return {
+    task: partial?.task ?? 'unknown',
+    classes: partial?.classes ?? Array.from({ length: classCount }, (_, c) => (c === 0 ? 'background' : `class${c}`)),
+    inputHeight: partial?.inputHeight ?? DEFAULT_INPUT_HEIGHT,
+    inputWidth: partial?.inputWidth ?? DEFAULT_INPUT_WIDTH,
+    preprocessing: partial?.preprocessing ?? DEFAULT_PREPROCESSING,
+    trained: partial?.trained ?? true,
+    ...(partial?.trainingData !== undefined ? { trainingData: partial.trainingData } : {}),
+  }
+}
+
+/**
+ * Writes the checkpoint at `checkpointPath` as an ONNX inference model at `outputPath`
+ * (through a temporary file and a rename). Throws InputError when the output exists and
+ * `force` is off, or when the checkpoint cannot be read.
+ */
+export async function exportCheckpoint(checkpointPath: string, outputPath: string, force: boolean): Promise<ModelMetadata> {
+  if (existsSync(outputPath) && !force) {
+    throw new InputError(`${outputPath} already exists; use --force to overwrite it, or choose another path with -o`)
+  }
+  const checkpoint = await loadCheckpoint(checkpointPath)
+  const metadata = completeMetadata(checkpoint.model, checkpoint.weights.options.classes)
+  const bytes = buildInferenceModel(checkpoint.weights, metadata, { foldBatchNorm: false })
+  writeFileAtomic(outputPath, bytes)
+  return metadata
+}

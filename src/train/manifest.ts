@@ -1,0 +1,192 @@
+/**
+ * The training manifest: a CSV file with a header row and one row per CT with its label file.
+ *
+ * Columns (names are case-insensitive, in any order):
+ *   image      CT file or DICOM folder, relative to the manifest's folder or absolute
+ *   label      label file on the same voxel grid as the image
+ *   patient    patient id; the train/validation split never separates one patient's rows
+ *   centre     where the CT comes from (hospital or data set); `center` is accepted too
+ *   label_map  optional: which label values are which class, e.g. "1:1 2:1 3:0" (see labels.ts)
+ *
+ * Fields may be double-quoted (RFC 4180) to hold commas; blank lines are ignored. Rows are
+ * numbered like spreadsheet rows: the header is row 1.
+ */
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { dirname, isAbsolute, resolve } from 'node:path'
+import { InputError } from '../errors.js'
+
+export interface ManifestRow {
+  /** Row number in the file, counting the header as row 1 (a spreadsheet's row number). */
+  row: number
+  /** Absolute paths, resolved against the manifest's folder. */
+  image: string
+  label: string
+  patient: string
+  centre: string
+  /** The row's label_map field, or undefined when the column is absent or the field blank. */
+  labelMap?: string
+}
+
+export interface Manifest {
+  /** Absolute path of the manifest file. */
+  path: string
+  rows: ManifestRow[]
+}
+
+const REQUIRED_COLUMNS = ['image', 'label', 'patient', 'centre'] as const
+const COLUMN_ALIASES: Record<string, string> = { center: 'centre', label_values: 'label_map' }
+
+/** Reads and parses a manifest file; throws InputError for a missing or malformed file. */
+export async function readManifest(path: string): Promise<Manifest> {
+  const absolute = resolve(path)
+  let text: string
+  try {
+    text = await readFile(absolute, 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new InputError(`cannot read manifest ${path}: ${code === 'ENOENT' ? 'file not found' : (error as Error).message}; pass a CSV file with columns ${REQUIRED_COLUMNS.join(', ')}`)
+  }
+  return parseManifest(text, absolute)
+}
+
+/** Parses manifest text; `path` is the file's absolute path, used to resolve relative paths and in messages. */
+export function parseManifest(text: string, path: string): Manifest {
+  const records = parseCsvRecords(text.replace(/^\uFEFF/, ''), path)
+  if (records.length === 0) {
+    throw new InputError(`${path}: the manifest is empty; expected a header row with columns ${REQUIRED_COLUMNS.join(', ')} and one row per CT`)
+  }
+
+  const header = records[0]!.fields.map((name) => {
+    const lower = name.trim().toLowerCase()
+    return COLUMN_ALIASES[lower] ?? lower
+  })
+  const missing = REQUIRED_COLUMNS.filter((column) => !header.includes(column))
+  if (missing.length > 0) {
+    throw new InputError(
+      `${path}: the header row lacks column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ` +
+        `(found ${header.join(', ') || 'nothing'}); the first row must name the columns ${REQUIRED_COLUMNS.join(', ')}`,
+    )
+  }
+  const column = (name: string) => header.indexOf(name)
+  const folder = dirname(path)
+  const rows: ManifestRow[] = []
+  const seenImages = new Map<string, number>()
+
+  for (const record of records.slice(1)) {
+    const where = `${path} row ${record.row}`
+    if (record.fields.length !== header.length) {
+      throw new InputError(`${where}: expected ${header.length} fields like the header, found ${record.fields.length}; quote fields that contain commas`)
+    }
+    const field = (name: string) => (column(name) >= 0 ? record.fields[column(name)]!.trim() : '')
+    for (const name of REQUIRED_COLUMNS) {
+      if (field(name) === '') throw new InputError(`${where}: the ${name} field is empty; every row needs ${REQUIRED_COLUMNS.join(', ')}`)
+    }
+    const image = resolvePath(folder, field('image'))
+    const earlier = seenImages.get(image)
+    if (earlier !== undefined) {
+      throw new InputError(`${where}: image ${image} is already listed in row ${earlier}; list each CT once`)
+    }
+    seenImages.set(image, record.row)
+
+    const labelMap = field('label_map')
+    rows.push({
+      row: record.row,
+      image,
+      label: resolvePath(folder, field('label')),
+      patient: field('patient'),
+      centre: field('centre'),
+      ...(labelMap !== '' ? { labelMap } : {}),
+    })
+  }
+  if (rows.length === 0) throw new InputError(`${path}: the manifest has a header but no rows; add one row per CT`)
+  return { path, rows }
+}
+
+/**
+ * Checks that every image and label path exists, before anything is read, and throws one
+ * InputError that names each missing file with its row.
+ */
+export function checkManifestFiles(manifest: Manifest): void {
+  const problems: string[] = []
+  for (const row of manifest.rows) {
+    if (!existsSync(row.image)) problems.push(`row ${row.row}: image not found: ${row.image}`)
+    if (!existsSync(row.label)) problems.push(`row ${row.row}: label not found: ${row.label}`)
+  }
+  if (problems.length > 0) throw new InputError(formatProblems(manifest.path, problems, 'fix the paths (relative paths start at the manifest\'s folder)'))
+}
+
+/** Formats a list of row problems as one message, showing at most 10. */
+export function formatProblems(path: string, problems: string[], fix: string): string {
+  const shown = problems.slice(0, 10).map((problem) => `  ${problem}`)
+  if (problems.length > 10) shown.push(`  ... and ${problems.length - 10} more`)
+  return `${path}: ${problems.length} row problem${problems.length > 1 ? 's' : ''}; ${fix}:\n${shown.join('\n')}`
+}
+
+function resolvePath(folder: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(folder, path)
+}
+
+interface CsvRecord {
+  /** Line on which the record starts (1-based). */
+  row: number
+  fields: string[]
+}
+
+/**
+ * Splits CSV text into records (RFC 4180: comma separator, double-quoted fields that may hold
+ * commas, line breaks and doubled quotes; LF or CRLF line ends), keeping the line each record
+ * starts on. Lines that are empty or hold only spaces are skipped.
+ */
+function parseCsvRecords(text: string, path: string): CsvRecord[] {
+  const records: CsvRecord[] = []
+  let fields: string[] = []
+  let field = ''
+  let quoted = false
+  let line = 1
+  let recordLine = 1
+
+  const endRecord = () => {
+    fields.push(field)
+    if (fields.length > 1 || fields[0]!.trim() !== '') records.push({ row: recordLine, fields })
+    fields = []
+    field = ''
+  }
+
+  for (let n = 0; n < text.length; n++) {
+    const character = text[n]!
+    if (quoted) {
+      if (character === '"' && text[n + 1] === '"') {
+        field += '"'
+        n++
+      } else if (character === '"') {
+        quoted = false
+      } else {
+        if (character === '\n') line++
+        field += character
+      }
+      continue
+    }
+    if (character === '"') {
+      quoted = true
+    } else if (character === ',') {
+      fields.push(field)
+      field = ''
+    } else if (character === '\n' || character === '\r') {
+      if (character === '\r' && text[n + 1] === '\n') n++
+      endRecord()
+      line++
+      recordLine = line
+    } else {
+      field += character
+    }
+  }
+  if (quoted) throw new InputError(`${path} row ${recordLine}: a quoted field is not closed; add the closing double quote`)
+  endRecord()
+  return records
+}
+
+/** Quotes a CSV field when it holds a comma, quote or line break. */
+export function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value
+}

@@ -1,0 +1,83 @@
+/**
+ * Training progress on stderr: a redrawn bar with loss, throughput and estimated time left on a
+ * terminal; plain lines (at every 10 % of an epoch) when stderr is a file or pipe; nothing when
+ * quiet. Results go to the run folder, never here.
+ */
+export type TrainingVerbosity = 'quiet' | 'normal' | 'verbose'
+
+export interface StepStatus {
+  epoch: number
+  epochs: number
+  step: number
+  steps: number
+  /** Mean loss of the epoch's steps so far. */
+  loss: number
+  slicesPerSecond: number
+  /** Estimated seconds until the epoch ends (training and validation). */
+  epochSecondsLeft: number
+  /** Estimated seconds until the last epoch ends. */
+  runSecondsLeft: number
+}
+
+export class TrainingProgress {
+  private barActive = false
+  private lastTenth = -1
+
+  constructor(
+    private readonly verbosity: TrainingVerbosity,
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+  ) {}
+
+  log(message: string): void {
+    if (this.verbosity === 'quiet') return
+    this.endBar()
+    this.stream.write(`${message}\n`)
+  }
+
+  detail(message: string): void {
+    if (this.verbosity === 'verbose') this.log(message)
+  }
+
+  warn(message: string): void {
+    if (this.verbosity === 'quiet') return
+    this.endBar()
+    this.stream.write(`warning: ${message}\n`)
+  }
+
+  step(status: StepStatus): void {
+    if (this.verbosity === 'quiet') return
+    const text =
+      `epoch ${status.epoch}/${status.epochs} step ${status.step}/${status.steps} loss ${status.loss.toFixed(4)} ` +
+      `${status.slicesPerSecond.toFixed(2)} slices/s, epoch ends in ${formatDuration(status.epochSecondsLeft)}, ` +
+      `run in ${formatDuration(status.runSecondsLeft)}`
+    if (this.stream.isTTY) {
+      const width = 20
+      const filled = Math.round((width * status.step) / status.steps)
+      this.stream.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${text}\x1b[K`)
+      this.barActive = true
+      return
+    }
+    const tenth = Math.floor((10 * status.step) / status.steps)
+    if (status.step === 1) this.lastTenth = -1
+    if (tenth !== this.lastTenth) {
+      this.lastTenth = tenth
+      this.stream.write(`${text}\n`)
+    }
+  }
+
+  private endBar(): void {
+    if (this.barActive) {
+      this.stream.write('\n')
+      this.barActive = false
+    }
+  }
+}
+
+/** Formats seconds as "45 s", "12 min 5 s" or "3 h 20 min". */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return 'unknown time'
+  const s = Math.max(0, Math.round(seconds))
+  if (s < 60) return `${s} s`
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`
+}
