@@ -2,8 +2,8 @@ import { closeSync, openSync, readSync } from 'node:fs'
 
 /**
  * A reader for the few header attributes that group DICOM files into series. It parses the
- * Part 10 file meta information and then the data set in explicit or implicit VR little endian,
- * stopping at the first element past the wanted tags, so it reads a few KB per file where a full
+ * Part 10 file meta information and then the data set in explicit or implicit VR little endian.
+ * It stops at the first element past the wanted tags, so it reads a few KB per file where a full
  * DICOM toolkit parses the whole file. It returns undefined for anything it does not handle
  * (no "DICM" preamble, big-endian or deflated transfer syntax, a header larger than the bytes
  * read), and the caller then falls back to a full DICOM reader.
@@ -124,7 +124,7 @@ function skipUndefinedLengthSequence(bytes: Buffer, cursor: Cursor, explicit: bo
       cursor.offset += length
       continue
     }
-    // An item of undefined length holds elements up to an item delimiter (FFFE,E00D).
+    // An item of undefined length contains elements up to an item delimiter (FFFE,E00D).
     while (!(bytes.readUInt16LE(cursor.offset) === 0xfffe && bytes.readUInt16LE(cursor.offset + 2) === 0xe00d)) {
       readElement(bytes, cursor, explicit)
     }

@@ -108,14 +108,16 @@ export function chooseSeries(series: DicomSeries[], seriesUid?: string): DicomSe
     const chosen = series.find((candidate) => candidate.uid === seriesUid)
     if (chosen === undefined) {
       const available = series.map((candidate) => candidate.uid).join(', ')
-      throw new InputError(`series ${seriesUid} not found in the folder; the folder holds: ${available}`)
+      throw new InputError(`series ${seriesUid} not found in the folder; the folder contains: ${available}`)
     }
     return chosen
   }
 
   const volumetric = series.filter((candidate) => !candidate.isLocalizer && candidate.files.length > 1)
   const ct = volumetric.filter((candidate) => candidate.modality === 'CT')
-  const pool = ct.length > 0 ? ct : volumetric.length > 0 ? volumetric : series
+  let pool = series
+  if (ct.length > 0) pool = ct
+  else if (volumetric.length > 0) pool = volumetric
   const rank = (candidate: DicomSeries): number => (candidate.plane === 'axial' ? 1e6 : 0) + candidate.files.length
   return [...pool].sort((a, b) => rank(b) - rank(a))[0]
 }

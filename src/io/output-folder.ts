@@ -27,7 +27,7 @@ export class StagedOutput {
     mkdirSync(this.stagingFolder, { recursive: true })
   }
 
-  /** Throws InputError when the folder is a file, or holds one of the files and `force` is off. */
+  /** Throws InputError when the folder is a file, or contains one of the files and `force` is off. */
   static checkWritable(folder: string, fileNames: readonly string[], force: boolean): void {
     if (existsSync(folder) && !statSync(folder).isDirectory()) {
       throw new InputError(`output path ${folder} is a file; expected a folder (or a path that does not exist yet)`)

@@ -15,7 +15,7 @@ export interface ReadResult {
   volume: Volume
   /** One line saying what was read, e.g. "NRRD file ct.nrrd" or the DICOM series taken. */
   description: string
-  /** What the reader skipped or repaired (other DICOM series, a 2D image promoted to one slice). */
+  /** Notes on skipped or repaired input (other DICOM series, a 2D image promoted to one slice). */
   warnings: string[]
 }
 
@@ -58,7 +58,7 @@ export async function readVolume(path: string, options: ReadOptions = {}): Promi
     throw new InputError(`unsupported file format: ${basename(path)} (expected one of ${supported}, or a DICOM folder)`)
   }
   if (format === 'DICOM') {
-    throw new InputError(`${path} is a single DICOM file; give the folder that holds the whole series instead`)
+    throw new InputError(`${path} is a single DICOM file; give the folder that contains the whole series instead`)
   }
 
   let image: Image
@@ -97,7 +97,7 @@ export function imageToVolume(image: Image, source: string, warnings: string[]):
   if (dimension !== 3) {
     throw new InputError(`${source}: expected a 3D volume, got a ${dimension}D image (a time series or multi-volume file?)`)
   }
-  if (image.data === null) throw new InputError(`${source}: the image holds no voxel data`)
+  if (image.data === null) throw new InputError(`${source}: the image contains no voxel data`)
 
   return {
     data: image.data as VoxelArray,

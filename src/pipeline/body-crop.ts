@@ -74,8 +74,8 @@ function largestRegionBox(mask: Uint8Array, nx: number, ny: number): PixelBox | 
 }
 
 /**
- * Places the network grid over a pixel box: the box plus a margin is scaled to fit the grid with
- * the same mm per output pixel in both directions (the box grows along its shorter side), and the
+ * Places the network grid over a pixel box. The box plus a margin is scaled to fit the grid with
+ * the same mm per output pixel in both directions, so the box grows along its shorter side. The
  * grid is centred on the box. Parts of the grid outside the slice read as air.
  */
 export function frameForBox(box: PixelBox, spacingMm: readonly number[], spec: NetworkInputSpec = COLINET_INPUT): SliceFrame {
@@ -96,7 +96,7 @@ export function frameForBox(box: PixelBox, spacingMm: readonly number[], spec: N
   }
 }
 
-/** The network grid for a canonical CT: its body box fitted to the network input size. */
+/** Fits the network grid to the body box of a canonical CT. */
 export function frameForVolume(canonical: Volume, spec: NetworkInputSpec = COLINET_INPUT): SliceFrame {
   return frameForBox(findBodyBox(canonical), canonical.spacingMm, spec)
 }

@@ -15,9 +15,10 @@ export interface LungCleanupResult {
 }
 
 /**
- * Cleans a binary lung mask on the canonical grid (axis 0 from patient right to left): keeps the
- * two largest 6-connected components, labels them right and left by position along axis 0, and
- * fills holes slice by slice in each lung separately so the mediastinum between them stays out.
+ * Cleans a binary lung mask on the canonical grid, where axis 0 runs from patient right to left.
+ * It keeps the two largest 6-connected components and labels them right and left by position
+ * along axis 0. Holes are filled slice by slice in each lung separately, so the mediastinum
+ * between the lungs stays out.
  * When the lungs touch and form one component, it is split at the sagittal plane where the mask
  * is thinnest in the middle of its extent. Airways outside the lungs are dropped with the other
  * small components.

@@ -27,7 +27,7 @@ export function summariseIntensities(volume: Volume): IntensitySummary {
 }
 
 /**
- * Checks that a volume holds CT values in Hounsfield units, where air is about -1000 HU and
+ * Checks that a volume contains CT values in Hounsfield units, where air is about -1000 HU and
  * soft tissue about +40 HU. Rejects 8-bit images, raw stored values without the DICOM rescale
  * intercept, and normalised intensities, saying what was found. Returns warnings for values
  * that are plausible but unusual.

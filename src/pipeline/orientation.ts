@@ -2,9 +2,9 @@ import { InputError } from '../errors.js'
 import type { Vec3, Volume, VoxelArray } from '../volume/volume.js'
 
 /**
- * How an input volume's index axes map onto the canonical axial orientation, in which index axis
- * 0 runs from patient right to left (+x in LPS), axis 1 from anterior to posterior (+y) and axis 2
- * from inferior to superior (+z). Each input axis is assigned to the LPS axis it is closest to,
+ * Mapping of an input volume's index axes onto the canonical axial orientation. In canonical
+ * orientation index axis 0 runs from patient right to left (+x in LPS), axis 1 from anterior to
+ * posterior (+y) and axis 2 from inferior to superior (+z). Each input axis is assigned to the LPS axis it is closest to,
  * so reorienting only permutes and flips voxels: no interpolation, and the mapping back is exact.
  */
 export interface Reorientation {

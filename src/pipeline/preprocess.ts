@@ -17,7 +17,7 @@ export interface NetworkInputSpec {
 export const COLINET_INPUT: NetworkInputSpec = { width: 296, height: 216, minHu: -1024, maxHu: 300, scale: 1 / 1000 }
 
 /**
- * Where the network's 2D grid lies in a canonical slice: output pixel (u, v) samples the input
+ * Placement of the network's 2D grid in a canonical slice: output pixel (u, v) samples the input
  * at the continuous pixel position (x0 + u·step, y0 + v·step). One step in both directions keeps
  * the in-plane aspect ratio of the anatomy when the input pixels are square.
  */
@@ -32,8 +32,7 @@ export interface SliceFrame {
 
 /** Maps a raw HU value to the network's input scale. */
 export function normaliseHu(hu: number, spec: NetworkInputSpec = COLINET_INPUT): number {
-  const clipped = hu < spec.minHu ? spec.minHu : hu > spec.maxHu ? spec.maxHu : hu
-  return clipped * spec.scale
+  return Math.min(Math.max(hu, spec.minHu), spec.maxHu) * spec.scale
 }
 
 /**

@@ -39,10 +39,10 @@ export interface SegmentationResult {
 }
 
 /**
- * Segments the lungs and lesions of a chest CT in HU: checks the input, reorients it to axial
- * slices, crops and resizes each slice for the networks, runs the lung network on every slice and
- * the lesion network on the slices that hold lung, cleans both masks up in 3D and maps them back
- * onto the input grid. Throws InputError when the input is not a chest CT in HU.
+ * Segments the lungs and lesions of a chest CT in HU. The steps: check the input, reorient it to
+ * axial slices, crop and resize each slice for the networks, and run the lung network on every
+ * slice. Then clean the lung mask up in 3D, run the lesion network on the slices with lung, and
+ * map both masks back onto the input grid. Throws InputError when the input is not a chest CT in HU.
  */
 export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<SegmentationResult> {
   const stageSeconds = {} as Record<Stage, number>
@@ -100,7 +100,10 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   const lung = { ...geometryOf(ct), data: fromCanonical(lungCleanup.labels, ct.size, reorientation) }
   const lesion = { ...geometryOf(ct), data: fromCanonical(lesionMask, ct.size, reorientation) }
   const labels = { ...geometryOf(ct), data: new Uint8Array(lung.data.length) }
-  for (let v = 0; v < labels.data.length; v++) labels.data[v] = lesion.data[v] === 1 ? 2 : lung.data[v] !== 0 ? 1 : 0
+  for (let v = 0; v < labels.data.length; v++) {
+    if (lesion.data[v] === 1) labels.data[v] = 2
+    else if (lung.data[v] !== 0) labels.data[v] = 1
+  }
   endStage('restore')
 
   return {
@@ -117,7 +120,7 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   }
 }
 
-/** The network input of a model: the COLI-Net preprocessing at the model's own slice size. */
+/** Returns the COLI-Net preprocessing at the model's own slice size. */
 function inputSpecOf(model: SegmentationModel): NetworkInputSpec {
   return { ...COLINET_INPUT, width: model.inputWidth, height: model.inputHeight }
 }

@@ -49,7 +49,7 @@ function percent(part: number, whole: number): number | null {
 
 /**
  * Measures lung and lesion volumes (mL) per side, the percentage of each lung affected by lesion,
- * and the mean and SD of HU in lung (lesion included) and in lesion. `lung` holds 1 = right and
+ * and the mean and SD of HU in lung (lesion included) and in lesion. `lung` contains 1 = right and
  * 2 = left lung; `lesion` is nonzero in lesion; both share the CT's grid.
  */
 export function measureLungsAndLesions(ct: Volume, lung: Volume<Uint8Array>, lesion: Volume<Uint8Array>): LungMeasurements {

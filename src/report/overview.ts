@@ -23,9 +23,9 @@ interface View {
 }
 
 /**
- * Draws an overview PNG of a segmentation: 12 axial slices that hold lung (lung window, patient
- * right on the image's left, anterior up) and one coronal slice through the lungs (superior up),
- * with the right lung outlined in green, the left lung in blue and lesions in red.
+ * Draws an overview PNG of a segmentation: 12 axial slices with lung (lung window, patient right
+ * on the image's left, anterior up) and one coronal slice through the lungs (superior up). The
+ * right lung is outlined in green, the left lung in blue and lesions in red.
  */
 export function renderOverviewPng(ct: Volume, lung: Volume<Uint8Array>, lesion: Volume<Uint8Array>): Buffer {
   const plan = planReorientation(ct.direction)
@@ -84,7 +84,7 @@ function chooseAxialSlices(lung: Uint8Array, plane: number, nz: number, count: n
   return Array.from({ length: count }, (_, i) => pool[Math.round(((count - 1 - i) * (pool.length - 1)) / (count - 1))])
 }
 
-/** The anterior-posterior row with the most lung voxels (the middle row if there is no lung). */
+/** Returns the anterior-posterior row with the most lung voxels (the middle row if there is no lung). */
 function chooseCoronalRow(lung: Uint8Array, nx: number, ny: number, nz: number): number {
   const perRow = new Float64Array(ny)
   for (let k = 0; k < nz; k++) {

@@ -119,7 +119,7 @@ function csvField(text: string): string {
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
 }
 
-/** The report as CSV: a header row of dotted field names and one row of values. */
+/** Formats the report as CSV: a header row of dotted field names and one row of values. */
 export function reportToCsv(report: SegmentationReport): string {
   const fields = new Map<string, string>()
   flatten(report, '', fields)
@@ -131,7 +131,7 @@ function formatNumber(value: number | null, digits = 1): string {
   return value === null ? 'n/a' : value.toFixed(digits)
 }
 
-/** A short plain-text summary for the terminal. */
+/** Formats a short plain-text summary for the terminal. */
 export function reportToText(report: SegmentationReport): string {
   const m = report.measurements
   const lines = [

@@ -46,7 +46,7 @@ test('chooseSeries prefers the axial CT with most slices', () => {
   ]
   assert.equal(chooseSeries(candidates).uid, 'thin')
   assert.equal(chooseSeries(candidates, 'thick').uid, 'thick')
-  assert.throws(() => chooseSeries(candidates, '9.9.9'), /series 9\.9\.9 not found in the folder; the folder holds: scout, coronal, pet, thick, thin/)
+  assert.throws(() => chooseSeries(candidates, '9.9.9'), /series 9\.9\.9 not found in the folder; the folder contains: scout, coronal, pet, thick, thin/)
 })
 
 test('folder with two series reads the chosen one', async (t) => {
