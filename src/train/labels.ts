@@ -36,6 +36,8 @@ export interface LabelRule {
   /** Plain description for messages, e.g. "every nonzero value is lesion". */
   description: string
   classOf(value: number): number | undefined
+  /** Classes every label file must contain: right and left lung for a 3-class lung task. */
+  requiredClasses?: number[]
 }
 
 /** The rule for a run: `--label-value` when given, else the task's default. */
@@ -55,6 +57,7 @@ export function runLabelRule(task: Task, classCount: number, labelValues: readon
     return {
       description: 'value 1 is the right lung and 2 the left lung',
       classOf: (value) => (value === 0 || value === 1 || value === 2 ? value : undefined),
+      requiredClasses: [1, 2],
     }
   }
   return { description: `every nonzero value is ${target}`, classOf: (value) => (value === 0 ? 0 : 1) }
@@ -86,6 +89,7 @@ export function parseLabelMap(text: string, task: Task, classCount: number, wher
   return {
     description: `label_map ${text.trim()}`,
     classOf: (value) => map.get(value),
+    ...(classCount === 3 ? { requiredClasses: [1, 2] } : {}),
   }
 }
 
@@ -132,6 +136,14 @@ export function buildClassLookup(counts: Map<number, number>, rule: LabelRule): 
       error:
         `unexpected label value${rejected.length > 1 ? 's' : ''} ${describeValues(rejected)} (rule: ${rule.description}); ` +
         'list every value in the row\'s label_map column (map a value to 0 to ignore it) or choose the target with --label-value',
+    }
+  }
+  const missing = (rule.requiredClasses ?? []).filter((c) => ![...lookup.values()].includes(c))
+  if (missing.length > 0) {
+    return {
+      error:
+        `no voxel of class ${missing.join(' or ')} (rule: ${rule.description}); a label with right and left lung needs both, ` +
+        'so a label without sides suits --lung-classes 2 only',
     }
   }
   return { lookup }

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { SeededRandom } from '../../src/nn/random.js'
+import { COLINET_INPUT } from '../../src/pipeline/preprocess.js'
+import { DEFAULT_AUGMENTATION, drawTransform, IDENTITY_TRANSFORM, transformSlice, type SliceTransform } from '../../src/train/augment.js'
+
+const WIDTH = 64
+const HEIGHT = 48
+const CX = (WIDTH - 1) / 2
+const CY = (HEIGHT - 1) / 2
+
+/** A slice of 40 HU (0.04 on the network scale) with label 1 inside the given pixel predicate. */
+function slice(inside: (u: number, v: number) => boolean) {
+  const image = new Float32Array(WIDTH * HEIGHT)
+  const labels = new Uint8Array(WIDTH * HEIGHT)
+  for (let v = 0; v < HEIGHT; v++) {
+    for (let u = 0; u < WIDTH; u++) {
+      const p = v * WIDTH + u
+      labels[p] = inside(u, v) ? 1 : 0
+      image[p] = labels[p] ? -0.85 : 0.04 + 0.001 * u
+    }
+  }
+  return { image, labels }
+}
+
+function apply(input: { image: Float32Array; labels: Uint8Array }, transform: SliceTransform, random?: SeededRandom) {
+  const output = { image: new Float32Array(WIDTH * HEIGHT), labels: new Uint8Array(WIDTH * HEIGHT) }
+  transformSlice(input, output, WIDTH, HEIGHT, transform, COLINET_INPUT, random)
+  return output
+}
+
+function area(labels: Uint8Array): number {
+  return labels.reduce((sum, v) => sum + v, 0)
+}
+
+function centroid(labels: Uint8Array): [number, number] {
+  let su = 0
+  let sv = 0
+  let n = 0
+  for (let p = 0; p < labels.length; p++) {
+    if (labels[p] === 0) continue
+    su += p % WIDTH
+    sv += Math.floor(p / WIDTH)
+    n++
+  }
+  return [su / n, sv / n]
+}
+
+const DISC_RADIUS = 12
+const disc = slice((u, v) => (u - CX) ** 2 + (v - CY) ** 2 <= DISC_RADIUS ** 2)
+
+test('identity transform copies the slice', () => {
+  const output = apply(disc, IDENTITY_TRANSFORM)
+  assert.deepEqual(output.image, disc.image)
+  assert.deepEqual(output.labels, disc.labels)
+})
+
+test('rotation keeps disc area', () => {
+  const before = area(disc.labels)
+  // Analytic area π·12² = 452.4 pixels; the pixelated disc is within 2 %.
+  assert.ok(Math.abs(before - Math.PI * DISC_RADIUS ** 2) < 0.02 * before, `disc area ${before}`)
+  for (const degrees of [-10, 7, 10]) {
+    const after = area(apply(disc, { ...IDENTITY_TRANSFORM, rotationDegrees: degrees }).labels)
+    assert.ok(Math.abs(after - before) <= 0.02 * before, `${degrees} degrees: area ${before} -> ${after}`)
+  }
+})
+
+test('scaling by 1.1 grows area by 1.21', () => {
+  const before = area(disc.labels)
+  const after = area(apply(disc, { ...IDENTITY_TRANSFORM, scale: 1.1 }).labels)
+  assert.ok(Math.abs(after / before - 1.21) < 0.03, `area ratio ${after / before}`)
+})
+
+test('rotation turns clockwise on screen', () => {
+  // A square right of the centre moves below the centre under +90 degrees (rows go down).
+  const square = slice((u, v) => Math.abs(u - (CX + 12)) <= 2 && Math.abs(v - CY) <= 2)
+  const [u, v] = centroid(apply(square, { ...IDENTITY_TRANSFORM, rotationDegrees: 90 }).labels)
+  assert.ok(Math.abs(u - CX) < 0.6, `u ${u}`)
+  assert.ok(Math.abs(v - (CY + 12)) < 0.6, `v ${v}`)
+})
+
+test('augmentation never flips left and right', () => {
+  // A marker 15 pixels right of the centre: a flip would move it to the left half.
+  const marker = slice((u, v) => Math.abs(u - (CX + 15)) <= 3 && Math.abs(v - CY) <= 3)
+  const random = new SeededRandom(5)
+  for (let n = 0; n < 40; n++) {
+    const [u] = centroid(apply(marker, drawTransform(random, DEFAULT_AUGMENTATION), random).labels)
+    assert.ok(u > CX + 10, `draw ${n}: marker at column ${u}`)
+  }
+})
+
+test('outside the grid reads as air', () => {
+  const output = apply(disc, { ...IDENTITY_TRANSFORM, scale: 0.5 })
+  assert.equal(output.image[0], Math.fround(-1.024))
+  assert.equal(output.labels[0], 0)
+})
+
+test('intensity scale and shift in HU', () => {
+  const output = apply(disc, { ...IDENTITY_TRANSFORM, intensityScale: 1.05, intensityShiftHu: 20 })
+  // Pixel (0, 0): 40 HU -> 1.05·40 + 20 = 62 HU -> 0.062; lung -850 HU -> -872.5 HU.
+  assert.ok(Math.abs(output.image[0]! - 0.062) < 1e-6, `background ${output.image[0]}`)
+  const centre = Math.round(CY) * WIDTH + Math.round(CX)
+  assert.ok(Math.abs(output.image[centre]! - -0.8725) < 1e-6, `lung ${output.image[centre]}`)
+})
+
+test('intensity stays in the clip window', () => {
+  const air = { image: new Float32Array(WIDTH * HEIGHT).fill(-1.024), labels: new Uint8Array(WIDTH * HEIGHT) }
+  const output = apply(air, { ...IDENTITY_TRANSFORM, intensityScale: 1.05 })
+  assert.equal(Math.min(...output.image), Math.fround(-1.024))
+})
+
+test('noise has the set SD in HU', () => {
+  const flat = { image: new Float32Array(WIDTH * HEIGHT), labels: new Uint8Array(WIDTH * HEIGHT) }
+  const output = apply(flat, { ...IDENTITY_TRANSFORM, noiseHu: 10 }, new SeededRandom(2))
+  const mean = output.image.reduce((a, b) => a + b, 0) / output.image.length
+  const sd = Math.sqrt(output.image.reduce((a, b) => a + (b - mean) ** 2, 0) / output.image.length)
+  // 10 HU is 0.010 on the network scale; 3072 samples give an SD within about 3 %.
+  assert.ok(Math.abs(sd - 0.01) < 0.0005, `SD ${sd}`)
+  assert.ok(Math.abs(mean) < 0.001, `mean ${mean}`)
+})
