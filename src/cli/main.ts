@@ -9,7 +9,11 @@ Commands:
   segment <ct> -o <folder>   segment the lungs and lesions of a CT and measure them
   demo                       run segment on a built-in synthetic chest CT and score it against its truth
   evaluate                   compare segmentations with a reference: one case or a multi-centre cohort
-  radiomics                  extract first-order and shape radiomic features of a mask`
+  radiomics                  extract first-order and shape radiomic features of a mask
+  train                      train the lung network, or fine-tune the lesion network from it
+  import <dataset> <folder>  write a training manifest for a public COVID-19 CT dataset
+  label-lungs <ct>           label the lungs without a network (threshold, region growing, morphology)
+  simulate-lesions <ct>      insert simulated COVID-19 lesions into a CT with an exact mask`
 
 type Command = (argv: string[]) => Promise<number>
 
@@ -19,6 +23,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./demo.js')).runDemoCommand,
   evaluate: async () => (await import('./evaluate.js')).runEvaluateCommand,
   radiomics: async () => (await import('./radiomics.js')).runRadiomicsCommand,
+  train: async () => (await import('./train.js')).runTrainCommand,
+  import: async () => (await import('./import.js')).runImportCommand,
+  'label-lungs': async () => (await import('./label-lungs.js')).runLabelLungsCommand,
+  'simulate-lesions': async () => (await import('./simulate-lesions.js')).runSimulateLesionsCommand,
 }
 
 /** Runs the colinet command line and returns the exit status (2 for rejected input). */
