@@ -17,6 +17,8 @@ export interface OverlayOptions {
   axialCount?: number
   /** Width of each panel in pixels; default 200. */
   panelPx?: number
+  /** Whether to tint the labelled voxels; default true. The labels still choose the slices shown. */
+  tintLabels?: boolean
 }
 
 const WINDOW_LOW_HU = -1350
@@ -58,7 +60,7 @@ export function renderLungOverlay(ct: Volume, labels: ArrayLike<number>, options
   const image = createRgbImage(Math.max(width, 1), Math.max(height, 1))
   let left = GAP_PX
   for (const panel of panels) {
-    drawPanel(image, panel, left, GAP_PX, ct.data, labels, options.reference)
+    drawPanel(image, panel, left, GAP_PX, ct.data, options.tintLabels === false ? undefined : labels, options.reference)
     left += panel.width + GAP_PX
   }
   return image
@@ -133,7 +135,7 @@ function drawPanel(
   left: number,
   top: number,
   hu: ArrayLike<number>,
-  labels: ArrayLike<number>,
+  labels: ArrayLike<number> | undefined,
   reference: ArrayLike<number> | undefined,
 ): void {
   const { width, height, voxels } = panel
@@ -155,7 +157,7 @@ function drawPanel(
       const v = voxels[c + width * r]
       const grey = Math.round((255 * (Math.min(WINDOW_HIGH_HU, Math.max(WINDOW_LOW_HU, hu[v])) - WINDOW_LOW_HU)) / (WINDOW_HIGH_HU - WINDOW_LOW_HU))
       let colour: [number, number, number] = [grey, grey, grey]
-      const tint = TINTS[labels[v]]
+      const tint = labels === undefined ? undefined : TINTS[labels[v]]
       if (tint !== undefined) colour = [0, 1, 2].map((channel) => Math.round(0.6 * grey + 0.4 * tint[channel])) as [number, number, number]
       if (isReferenceEdge(c, r)) colour = REFERENCE_COLOUR
       image.pixels.set(colour, 3 * (left + c + image.width * (top + r)))
