@@ -61,7 +61,7 @@ export function forEachVoxelNearSegment(
       for (let i = low[0]; i <= high[0]; i++) {
         const x = origin[0] + i * spacingMm[0] - a[0]
         const along = lengthSquared === 0 ? 0 : (x * axisVector[0] + y * axisVector[1] + z * axisVector[2]) / lengthSquared
-        const t = along < 0 ? 0 : along > 1 ? 1 : along
+        const t = Math.min(1, Math.max(0, along))
         const dx = x - t * axisVector[0]
         const dy = y - t * axisVector[1]
         const dz = z - t * axisVector[2]
