@@ -8,7 +8,7 @@ import { DEFAULT_INPUT_HEIGHT, DEFAULT_INPUT_WIDTH } from '../nn/metadata.js'
 import { DEFAULT_LOSS_OPTIONS } from '../nn/training-graph.js'
 import { DEFAULT_AUGMENTATION } from '../train/augment.js'
 import { exportCheckpoint } from '../train/export.js'
-import { TASKS, type Task } from '../train/labels.js'
+import { runLabelRule, TASKS, type Task } from '../train/labels.js'
 import { runTraining } from '../train/loop.js'
 import { TrainingProgress, type TrainingVerbosity } from '../train/progress.js'
 import { readRunRecord, RUN_FILES, type TrainSettings } from '../train/run-folder.js'
@@ -146,6 +146,7 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
 
   let folder: string
   let settings: TrainSettings
+  let createdFolder = false
   const resume = values.resume !== undefined
   if (resume) {
     const extra = Object.keys(values).filter((key) => !RESUME_OPTIONS.has(key))
@@ -160,7 +161,7 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
   } else {
     settings = settingsFromOptions(values)
     folder = resolve(required(values.output, '-o <run folder>'))
-    prepareRunFolder(folder, values.force === true)
+    createdFolder = prepareRunFolder(folder, values.force === true)
   }
 
   const stop = installStopHandler(progress)
@@ -179,6 +180,10 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
     const best = outcome.bestEpoch !== undefined ? `best epoch ${outcome.bestEpoch} (mean validation Dice ${outcome.bestMeanDice!.toFixed(4)})` : 'no validated epoch'
     process.stdout.write(`${outcome.epochsCompleted}/${settings.epochs} epochs done, ${best}; model ${outcome.modelPath}; run folder ${folder}\n`)
     return 0
+  } catch (error) {
+    // A new run that failed before its first checkpoint leaves no empty folder behind.
+    if (createdFolder && existsSync(folder) && readdirSync(folder).length === 0) rmSync(folder, { recursive: true })
+    throw error
   } finally {
     stop.remove()
   }
@@ -197,10 +202,13 @@ function settingsFromOptions(values: Values): TrainSettings {
   const accumulate = parseNumber(values.accumulate, '--accumulate', { integer: true, min: 1 }) ?? 1
   if (accumulate > batchSize) throw new InputError(`--accumulate ${accumulate} exceeds --batch-size ${batchSize}; each micro-batch needs at least one slice`)
 
+  const labelValues = values['label-value'] !== undefined ? parseList(values['label-value'], '--label-value').map((v) => parseLabelValue(v)) : undefined
+  runLabelRule(task, task === 'lung' ? lungClasses : 2, labelValues)
+
   return {
     task,
     lungClasses: task === 'lung' ? lungClasses : 2,
-    ...(values['label-value'] !== undefined ? { labelValues: parseList(values['label-value'], '--label-value').map((v) => parseLabelValue(v)) } : {}),
+    ...(labelValues !== undefined ? { labelValues } : {}),
     manifest: resolve(required(values.data, '--data <manifest.csv>')),
     epochs: parseNumber(values.epochs, '--epochs', { integer: true, min: 1 }) ?? TRAIN_DEFAULTS.epochs,
     batchSize,
@@ -236,16 +244,21 @@ async function exportCommand(values: Values): Promise<number> {
   return 0
 }
 
-/** Creates the run folder, or with force clears the run files of an earlier run in it. */
-function prepareRunFolder(folder: string, force: boolean): void {
+/**
+ * Creates the run folder, or with force clears the run files of an earlier run in it. Returns
+ * true when the folder did not exist before.
+ */
+function prepareRunFolder(folder: string, force: boolean): boolean {
   if (existsSync(folder) && !statSync(folder).isDirectory()) throw new InputError(`-o ${folder} is a file; expected a folder for the run`)
   if (existsSync(join(folder, RUN_FILES.run))) {
     if (!force) throw new InputError(`${folder} already holds a training run (run.json); use --resume ${folder} to continue it, --force to start over, or another -o folder`)
     for (const name of Object.values(RUN_FILES)) rmSync(join(folder, name), { force: true })
   }
+  const created = !existsSync(folder)
   mkdirSync(folder, { recursive: true })
   const leftovers = readdirSync(folder).filter((name) => name.endsWith('.tmp'))
   for (const name of leftovers) rmSync(join(folder, name), { force: true })
+  return created
 }
 
 function resolveInit(path: string): string {

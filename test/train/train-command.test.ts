@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { InputError } from '../../src/errors.js'
+import { loadCheckpoint } from '../../src/nn/checkpoint.js'
+import { SegmentationSession } from '../../src/nn/session.js'
+import { loadSegmentationModel } from '../../src/pipeline/models.js'
+import { runTrainCommand } from '../../src/cli/train.js'
+import type { RunRecord } from '../../src/train/run-folder.js'
+import { writeTinyDataset } from './support.js'
+
+let root: string
+let lungManifest: string
+let lesionManifest: string
+
+// A 20-layer network with 4 channels on 48 x 32 slices: seconds per run on two cores.
+const TINY = ['--channels', '4,4,4', '--input-size', '48x32', '--batch-size', '4', '--steps-per-epoch', '2', '--threads', '1', '-q']
+
+before(async () => {
+  root = mkdtempSync(join(os.tmpdir(), 'colinet-train-'))
+  lungManifest = await writeTinyDataset(join(root, 'lung-data'), 4, 'lungs')
+  lesionManifest = await writeTinyDataset(join(root, 'lesion-data'), 4, 'lesion')
+})
+
+after(() => rmSync(root, { recursive: true, force: true }))
+
+function runRecord(folder: string): RunRecord {
+  return JSON.parse(readFileSync(join(folder, 'run.json'), 'utf8')) as RunRecord
+}
+
+function metricsRows(folder: string): string[][] {
+  return readFileSync(join(folder, 'metrics.csv'), 'utf8').trim().split('\n').map((line) => line.split(','))
+}
+
+test('train writes a complete run folder', async () => {
+  const run = join(root, 'lung-run')
+  const status = await runTrainCommand(['--task', 'lung', '--data', lungManifest, '-o', run, '--epochs', '2', ...TINY])
+  assert.equal(status, 0)
+  for (const name of ['run.json', 'metrics.csv', 'training-curves.svg', 'training-curves.png', 'last.ckpt', 'best.ckpt', 'best.onnx']) {
+    assert.ok(existsSync(join(run, name)), `${name} missing`)
+  }
+  const rows = metricsRows(run)
+  assert.deepEqual(rows[0]!.slice(0, 6), ['epoch', 'steps', 'train_loss', 'train_l2', 'val_dice_mean', 'val_dice_lung'])
+  assert.deepEqual(rows.slice(1).map((r) => r[0]), ['1', '2'])
+  assert.ok(Number(rows[1]![4]) >= 0 && Number(rows[1]![4]) <= 1, `validation Dice ${rows[1]![4]}`)
+
+  const record = runRecord(run)
+  assert.equal(record.progress.epochsCompleted, 2)
+  assert.equal(record.split.training.length, 3)
+  assert.equal(record.split.validation.length, 1)
+  assert.ok(readFileSync(join(run, 'training-curves.svg'), 'utf8').startsWith('<svg'))
+})
+
+test('exported model loads for segment', async () => {
+  const model = join(root, 'lung-run', 'best.onnx')
+  const session = await SegmentationSession.load(model, { threads: 1 })
+  assert.equal(session.metadata.task, 'lung')
+  assert.deepEqual(session.metadata.classes, ['background', 'lung'])
+  assert.equal(session.metadata.inputWidth, 48)
+  assert.equal(session.metadata.inputHeight, 32)
+  assert.equal(session.metadata.trained, true)
+  assert.match(session.metadata.trainingData ?? '', /4 patients from 2 centre\(s\) \(centre A, centre B\), 3 for training and 1 for validation/)
+  const probabilities = await session.run(new Float32Array(2 * 32 * 48), 2, 32, 48)
+  assert.equal(probabilities.length, 2 * 2 * 32 * 48)
+  await session.release()
+
+  const segmentationModel = await loadSegmentationModel(model, 'lung', { threads: 1 })
+  assert.equal(segmentationModel.inputWidth, 48)
+  assert.equal(segmentationModel.inputHeight, 32)
+  await segmentationModel.dispose()
+})
+
+test('resume continues the epoch count', async () => {
+  const run = join(root, 'lung-run')
+  const status = await runTrainCommand(['--resume', run, '--epochs', '3', '--threads', '1', '-q'])
+  assert.equal(status, 0)
+  assert.deepEqual(metricsRows(run).slice(1).map((r) => r[0]), ['1', '2', '3'])
+  assert.equal(runRecord(run).progress.epochsCompleted, 3)
+  // Three epochs of two steps each.
+  assert.equal((await loadCheckpoint(join(run, 'last.ckpt'))).optimizer.step, 6)
+})
+
+test('resumed run equals an uninterrupted one', async () => {
+  const straight = join(root, 'straight')
+  const split = join(root, 'split')
+  const common = ['--task', 'lung', '--data', lungManifest, '--seed', '4', ...TINY]
+  await runTrainCommand([...common, '-o', straight, '--epochs', '2'])
+  await runTrainCommand([...common, '-o', split, '--epochs', '1'])
+  await runTrainCommand(['--resume', split, '--epochs', '2', '--threads', '1', '-q'])
+
+  const a = (await loadCheckpoint(join(straight, 'last.ckpt'))).weights.parameters
+  const b = (await loadCheckpoint(join(split, 'last.ckpt'))).weights.parameters
+  let worst = 0
+  for (const [name, values] of a) {
+    const other = b.get(name)!
+    for (let i = 0; i < values.length; i++) worst = Math.max(worst, Math.abs(values[i]! - other[i]!))
+  }
+  assert.ok(worst < 1e-5, `largest weight difference ${worst}`)
+})
+
+test('time budget stops and resume finishes', async () => {
+  const run = join(root, 'budget')
+  // 0.36 ms of budget: the first step always runs, then the loop stops with a checkpoint.
+  await runTrainCommand(['--task', 'lung', '--data', lungManifest, '-o', run, '--epochs', '1', '--max-hours', '0.0000001', ...TINY])
+  const stopped = runRecord(run)
+  assert.equal(stopped.progress.epochsCompleted, 0)
+  assert.equal(stopped.progress.stepsIntoEpoch, 1)
+  assert.ok(existsSync(join(run, 'best.onnx')), 'the last weights are exported when no epoch was validated')
+  assert.equal(existsSync(join(run, 'metrics.csv')), false)
+
+  await runTrainCommand(['--resume', run, '--threads', '1', '-q'])
+  const finished = runRecord(run)
+  assert.equal(finished.progress.epochsCompleted, 1)
+  assert.deepEqual(metricsRows(run).slice(1).map((r) => r.slice(0, 2)), [['1', '2']])
+})
+
+test('lesion fine-tuning from the lung model', async () => {
+  const run = join(root, 'lesion-run')
+  const status = await runTrainCommand(['--task', 'lesion', '--data', lesionManifest, '--init', join(root, 'lung-run', 'best.onnx'), '-o', run, '--epochs', '1', ...TINY])
+  assert.equal(status, 0)
+  const session = await SegmentationSession.load(join(run, 'best.onnx'), { threads: 1 })
+  assert.equal(session.metadata.task, 'lesion')
+  assert.deepEqual(session.metadata.classes, ['background', 'lesion'])
+  await session.release()
+  assert.equal(metricsRows(run)[0]![5], 'val_dice_lesion')
+})
+
+test('export command writes a model', async () => {
+  const output = join(root, 'exported.onnx')
+  const status = await runTrainCommand(['--export', join(root, 'lung-run'), '-o', output, '--checkpoint', 'last'])
+  assert.equal(status, 0)
+  const session = await SegmentationSession.load(output, { threads: 1 })
+  assert.equal(session.classes, 2)
+  await session.release()
+  await assert.rejects(() => runTrainCommand(['--export', join(root, 'lung-run'), '-o', output]), /already exists; use --force/)
+})
+
+test('new run refuses an existing run folder', async () => {
+  await assert.rejects(
+    () => runTrainCommand(['--task', 'lung', '--data', lungManifest, '-o', join(root, 'lung-run'), ...TINY]),
+    (error: unknown) => error instanceof InputError && /already holds a training run/.test(error.message),
+  )
+})
+
+test('resume rejects changed settings', async () => {
+  await assert.rejects(
+    () => runTrainCommand(['--resume', join(root, 'lung-run'), '--lr', '0.01']),
+    (error: unknown) => error instanceof InputError && /--lr cannot be changed/.test(error.message),
+  )
+})
+
+test('train option errors', async () => {
+  const base = ['--data', lungManifest, '-o', join(root, 'unused')]
+  await assert.rejects(() => runTrainCommand(['--task', 'liver', ...base]), /--task expects lung or lesion, got "liver"/)
+  await assert.rejects(() => runTrainCommand(['--task', 'lung', ...base, '--input-size', '296by216']), /--input-size expects columns x rows/)
+  await assert.rejects(() => runTrainCommand(['--task', 'lung', ...base, '--channels', '16,32']), /--channels expects three positive integers/)
+  await assert.rejects(() => runTrainCommand(['--task', 'lung', ...base, '--batch-size', '4', '--accumulate', '8']), /--accumulate 8 exceeds --batch-size 4/)
+  await assert.rejects(() => runTrainCommand(['--task', 'lung', '--lung-classes', '3', '--label-value', '1', ...base]), /--label-value selects one target class/)
+  assert.equal(existsSync(join(root, 'unused')), false)
+})
