@@ -16,7 +16,7 @@ import { DEFAULT_TARGET_FRACTION } from '../train/sampler.js'
 import { DEFAULT_VALIDATION_FRACTION } from '../train/split.js'
 import { COLINET_VERSION } from './version.js'
 
-/** Training defaults of the COLI-Net method, except where a comment says otherwise. */
+/** Training defaults of the COLI-Net method, except where a comment gives another source. */
 export const TRAIN_DEFAULTS = {
   epochs: 300,
   batchSize: 32,
@@ -66,7 +66,9 @@ Optimisation:
       --epochs <n>                epochs (default 300)
       --batch-size <n>            slices per optimiser step (default 32)
       --accumulate <n>            micro-batches per step, for batches that do not fit in
-                                  memory: the step uses the mean gradient (default 1)
+                                  memory: the step uses their mean gradient (default: enough
+                                  that each contains at most 8 slices of 296 x 216 pixels, about
+                                  2.8 GB; 4 for batch 32 at the default size)
       --lr <rate>                 initial learning rate of Adam (default 0.001)
       --decay <d>                 learning-rate decay per step: lr / (1 + d * step)
                                   (default 0.0001)
@@ -199,7 +201,7 @@ function settingsFromOptions(values: Values): TrainSettings {
   const [inputWidth, inputHeight] = parseInputSize(values['input-size'])
   const channels = parseChannels(values.channels)
   const batchSize = parseNumber(values['batch-size'], '--batch-size', { integer: true, min: 1 }) ?? TRAIN_DEFAULTS.batchSize
-  const accumulate = parseNumber(values.accumulate, '--accumulate', { integer: true, min: 1 }) ?? 1
+  const accumulate = parseNumber(values.accumulate, '--accumulate', { integer: true, min: 1 }) ?? defaultAccumulation(batchSize, inputWidth * inputHeight)
   if (accumulate > batchSize) throw new InputError(`--accumulate ${accumulate} exceeds --batch-size ${batchSize}; each micro-batch needs at least one slice`)
 
   const labelValues = values['label-value'] !== undefined ? parseList(values['label-value'], '--label-value').map((v) => parseLabelValue(v)) : undefined
@@ -251,7 +253,7 @@ async function exportCommand(values: Values): Promise<number> {
 function prepareRunFolder(folder: string, force: boolean): boolean {
   if (existsSync(folder) && !statSync(folder).isDirectory()) throw new InputError(`-o ${folder} is a file; expected a folder for the run`)
   if (existsSync(join(folder, RUN_FILES.run))) {
-    if (!force) throw new InputError(`${folder} already holds a training run (run.json); use --resume ${folder} to continue it, --force to start over, or another -o folder`)
+    if (!force) throw new InputError(`${folder} already contains a training run (run.json); use --resume ${folder} to continue it, --force to start over, or another -o folder`)
     for (const name of Object.values(RUN_FILES)) rmSync(join(folder, name), { force: true })
   }
   const created = !existsSync(folder)
@@ -270,6 +272,16 @@ function resolveInit(path: string): string {
   }
   if (!existsSync(absolute)) throw new InputError(`--init ${path}: file not found`)
   return absolute
+}
+
+/**
+ * Micro-batches per step when --accumulate is not given: enough that each contains at most
+ * 8 slices of 296 x 216 pixels (or as many pixels at another size). The nn engine estimates
+ * about 350 MB of saved activations per 296 x 216 slice, so that is about 2.8 GB per run.
+ */
+export function defaultAccumulation(batchSize: number, pixelsPerSlice: number): number {
+  const maxSlices = Math.max(1, Math.floor((8 * DEFAULT_INPUT_WIDTH * DEFAULT_INPUT_HEIGHT) / pixelsPerSlice))
+  return Math.ceil(batchSize / maxSlices)
 }
 
 function parseInputSize(text: string | undefined): [number, number] {
@@ -338,8 +350,8 @@ function verbosityOf(values: Values): TrainingVerbosity {
 }
 
 /**
- * The first Ctrl-C asks the loop to stop after the current step and save a checkpoint; a
- * second one ends the process at once.
+ * Makes the first Ctrl-C stop the loop after the current step, with a checkpoint. A second
+ * Ctrl-C ends the process at once.
  */
 function installStopHandler(progress: TrainingProgress): { requested: () => boolean; remove: () => void } {
   let stopRequested = false

@@ -32,7 +32,7 @@ export interface TrainingCase {
   images: Float32Array
   /** sliceCount · height · width class indices, 0 = background. */
   labels: Uint8Array
-  /** 1 for each slice that holds at least one pixel of a non-background class. */
+  /** 1 for each slice that contains at least one pixel of a non-background class. */
   hasTarget: Uint8Array
   frame: SliceFrame
 }
@@ -57,7 +57,7 @@ export interface LoadResult {
 
 /**
  * Loads every row of the manifest. All checks run before training starts: a row whose image
- * is not a CT in HU, whose label has another geometry, or whose label holds values the rule
+ * is not a CT in HU, whose label has another geometry, or whose label contains values the rule
  * does not accept, is collected, and one InputError names every such row and file (unless
  * skipInvalid, which leaves them out).
  */

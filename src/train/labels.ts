@@ -10,7 +10,7 @@
  *   - a row's `label_map` in the manifest, e.g. "1:2 2:1 3:0": value 1 is class 2 and so on.
  *     Lung classes in a map are always written as 1 right, 2 left; a 2-class lung task merges
  *     them into lung. Every nonzero value in the file must be listed (map a value to 0 to
- *     ignore it), so a label file that holds something unexpected is caught.
+ *     ignore it), so a label file that contains something unexpected is caught.
  *   - `--label-value v[,v...]` for the whole run: the listed values are the target (class 1),
  *     every other value is background. Only for 2-class tasks.
  *   - the task's default: lung with 2 classes and lesion take every nonzero value as the
@@ -40,7 +40,7 @@ export interface LabelRule {
   requiredClasses?: number[]
 }
 
-/** The rule for a run: `--label-value` when given, else the task's default. */
+/** Returns the rule for a run: `--label-value` when given, else the task's default. */
 export function runLabelRule(task: Task, classCount: number, labelValues: readonly number[] | undefined): LabelRule {
   const target = task === 'lesion' ? 'lesion' : 'lung'
   if (labelValues !== undefined && labelValues.length > 0) {

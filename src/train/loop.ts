@@ -1,7 +1,7 @@
 /**
  * The training loop: loads the manifest's cases, splits patients, trains for the set number of
  * epochs with validation after each, and keeps metrics.csv, the curves, run.json and the
- * checkpoints of the run folder up to date (see run-folder.ts for what each file holds).
+ * checkpoints of the run folder up to date (see run-folder.ts for what each file contains).
  *
  * One epoch: the sampler's batches (see sampler.ts), each augmented and given to the trainer
  * as one step (or as `accumulate` micro-batches whose mean gradient makes one step), then
@@ -109,7 +109,7 @@ async function prepareSession(options: TrainRunOptions): Promise<Session> {
     spec,
     defaultRule: runLabelRule(settings.task, classCount, settings.labelValues),
     skipInvalid: settings.skipInvalid,
-    onCase: (done, total, row, seconds) => progress.detail(`read ${done}/${total}: ${basename(row.image)} (${seconds.toFixed(1)} s)`),
+    onCase: (done, total, row, seconds) => progress.log(`read ${done}/${total}: ${basename(row.image)} (${seconds.toFixed(1)} s)`),
     onWarning: (message) => progress.warn(message),
   })
   const summary = describeCases(loaded.cases)
@@ -126,7 +126,7 @@ async function prepareSession(options: TrainRunOptions): Promise<Session> {
   const validationCases = loaded.cases.filter((c) => validationSet.has(c.row.patient))
   const sampler = new SliceSampler(trainCases, { targetFraction: settings.targetFraction, seed: settings.seed })
   if (sampler.targetSliceCount === 0) {
-    throw new InputError(`no training slice holds the ${settings.task} target: check the label files and the label rule (--label-value, label_map)`)
+    throw new InputError(`no training slice contains the ${settings.task} target: check the label files and the label rule (--label-value, label_map)`)
   }
   progress.log(
     `${summary.patients} patients from ${summary.centres.length} centre(s), ${summary.slices} slices ` +

@@ -186,7 +186,7 @@ function parseCsvRecords(text: string, path: string): CsvRecord[] {
   return records
 }
 
-/** Quotes a CSV field when it holds a comma, quote or line break. */
+/** Quotes a CSV field when it contains a comma, quote or line break. */
 export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value
 }

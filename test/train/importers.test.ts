@@ -23,10 +23,11 @@ const quiet = () => {}
 /** The tiny chest's lungs with values 1 and 2 exchanged: value 1 on the patient's left. */
 const swappedLungs: Volume<Uint8Array> = { ...chest.lungs, data: chest.lungs.data.map((v) => (v === 0 ? 0 : 3 - v)) }
 /** Lesion labels in the MedSeg coding: ground-glass 1, consolidation 2, effusion 3. */
-const medsegLesions: Volume<Uint8Array> = {
-  ...chest.lesion,
-  data: chest.lesion.data.map((v, i) => (v !== 0 ? 1 + (i % 2) : chest.lungs.data[i] === 2 && i % 7 === 0 ? 3 : 0)),
-}
+const medsegLesions: Volume<Uint8Array> = { ...chest.lesion, data: new Uint8Array(chest.lesion.data.length) }
+chest.lesion.data.forEach((value, i) => {
+  if (value !== 0) medsegLesions.data[i] = 1 + (i % 2)
+  else if (chest.lungs.data[i] === 2 && i % 7 === 0) medsegLesions.data[i] = 3
+})
 
 async function write(path: string, volume: Volume): Promise<void> {
   mkdirSync(join(path, '..'), { recursive: true })

@@ -44,7 +44,8 @@ test('train writes a complete run folder', async () => {
   const rows = metricsRows(run)
   assert.deepEqual(rows[0]!.slice(0, 6), ['epoch', 'steps', 'train_loss', 'train_l2', 'val_dice_mean', 'val_dice_lung'])
   assert.deepEqual(rows.slice(1).map((r) => r[0]), ['1', '2'])
-  assert.ok(Number(rows[1]![4]) >= 0 && Number(rows[1]![4]) <= 1, `validation Dice ${rows[1]![4]}`)
+  assert.ok(Number(rows[1]![4]) >= 0, `validation Dice ${rows[1]![4]}`)
+  assert.ok(Number(rows[1]![4]) <= 1, `validation Dice ${rows[1]![4]}`)
 
   const record = runRecord(run)
   assert.equal(record.progress.epochsCompleted, 2)
@@ -140,7 +141,7 @@ test('export command writes a model', async () => {
 test('new run refuses an existing run folder', async () => {
   await assert.rejects(
     () => runTrainCommand(['--task', 'lung', '--data', lungManifest, '-o', join(root, 'lung-run'), ...TINY]),
-    (error: unknown) => error instanceof InputError && /already holds a training run/.test(error.message),
+    (error: unknown) => error instanceof InputError && /already contains a training run/.test(error.message),
   )
 })
 

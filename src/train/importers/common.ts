@@ -109,7 +109,7 @@ export function valueCentroidsX(label: Volume, values: [number, number]): [numbe
   const sums = [[0, 0, 0, 0], [0, 0, 0, 0]]
   for (let v = 0; v < label.data.length; v++) {
     const value = label.data[v]!
-    const which = value === values[0] ? 0 : value === values[1] ? 1 : -1
+    const which = values.indexOf(value)
     if (which < 0) continue
     const i = v % nx
     const j = Math.floor(v / nx) % ny

@@ -7,8 +7,8 @@
  *     given, so the whole stack is one "patient" and never split across training and validation.
  *   - rp_im/N.nii.gz with rp_msk/N.nii.gz and rp_lung_msk/N.nii.gz (rp_lung/ is accepted
  *     too): 9 whole CT volumes from Radiopaedia, one patient each.
- * Lesion masks hold 1 ground-glass opacity, 2 consolidation, 3 pleural effusion; lesion is 1 or
- * 2 (label_map "1:1 2:1 3:0"), because an effusion is fluid outside the lung, not pneumonia.
+ * Lesion masks contain 1 ground-glass opacity, 2 consolidation and 3 pleural effusion. Lesion is
+ * 1 or 2 (label_map "1:1 2:1 3:0"), because an effusion is fluid outside the lung, not pneumonia.
  * Lung masks hold two values; which one is the right lung is read from each file's geometry.
  */
 import { join } from 'node:path'

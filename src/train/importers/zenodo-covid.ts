@@ -5,11 +5,11 @@
  * Coronacases Initiative (coronacases_001..010) and ten from Radiopaedia
  * (radiopaedia_<case>_<study>_<series>).
  *
- * The data set describes its labels as left lung, right lung and infection; descriptions of the
- * combined mask give 1 left lung, 2 right lung, 3 infection, and the Lung_Mask files use the same
- * 1 and 2. That is taken as the expected assignment, but the importer does not rely on it: it
- * reads each lung mask and names the value whose voxels lie on the patient's right (smaller LPS
- * x) the right lung, and reports any file that disagrees with the description.
+ * The data set describes its labels as left lung, right lung and infection. Descriptions of the
+ * combined mask give 1 left lung, 2 right lung and 3 infection, and Lung_Mask uses the same 1
+ * and 2. The importer takes that as the expected assignment but does not rely on it. It reads
+ * each lung mask, names the value whose voxels lie on the patient's right (smaller LPS x) the
+ * right lung, and reports any file that disagrees with the description.
  *
  * The Kaggle copy (ct_scans/coronacases_org_001.nii, lung_mask/coronacases_001.nii,
  * ct_scans/radiopaedia_org_covid-19-pneumonia-4_85506_1-dcm.nii) is matched as well.
@@ -28,7 +28,7 @@ export const zenodoCovidImporter: Importer = {
   importFolder,
 }
 
-/** The common key of an image and its masks: "coronacases_001", "radiopaedia_4_85506_1". */
+/** Returns the key that an image and its masks share, e.g. "coronacases_001", "radiopaedia_4_85506_1". */
 export function zenodoCaseKey(stem: string): string {
   const kaggleRadiopaedia = /^radiopaedia_org_covid-19-pneumonia-(\d+)_(\d+)_(\d+)(-dcm)?$/i.exec(stem)
   if (kaggleRadiopaedia !== null) return `radiopaedia_${kaggleRadiopaedia[1]}_${kaggleRadiopaedia[2]}_${kaggleRadiopaedia[3]}`
@@ -48,8 +48,8 @@ async function importFolder(folder: string, task: Task, log: (message: string) =
   const labelFolder = findEntry(folder, task === 'lesion' ? ['Infection_Mask'] : ['Lung_Mask'], 'folder')
   const notes: string[] = []
   if (imageFolder === undefined || labelFolder === undefined) {
-    const missing = imageFolder === undefined ? 'COVID-19-CT-Seg_20cases/' : task === 'lesion' ? 'Infection_Mask/' : 'Lung_Mask/'
-    notes.push(`found no ${missing} under ${folder}`)
+    const maskFolder = task === 'lesion' ? 'Infection_Mask/' : 'Lung_Mask/'
+    notes.push(`found no ${imageFolder === undefined ? 'COVID-19-CT-Seg_20cases/' : maskFolder} under ${folder}`)
     return { rows: [], notes }
   }
 
