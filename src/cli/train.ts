@@ -51,6 +51,8 @@ Data:
                                   lesions in a label file with lung 1 and lesion 2
       --validation-fraction <f>   fraction of patients held out for validation (default 0.2)
       --validation-patients <ids> comma-separated patient ids to validate on instead
+      --validate-every <n>        validate after every n-th epoch and the last (default 1);
+                                  validation predicts every slice of the validation patients
       --target-fraction <f>       fraction of each batch taken from slices that hold the
                                   target (default 0.5)
       --skip-invalid              leave out manifest rows that fail a check (default: stop)
@@ -99,6 +101,7 @@ const OPTIONS = {
   'validation-fraction': { type: 'string' },
   'validation-patients': { type: 'string' },
   'target-fraction': { type: 'string' },
+  'validate-every': { type: 'string' },
   'skip-invalid': { type: 'boolean' },
   'no-augment': { type: 'boolean' },
   channels: { type: 'string' },
@@ -227,6 +230,7 @@ function settingsFromOptions(values: Values): TrainSettings {
     targetFraction: parseNumber(values['target-fraction'], '--target-fraction', { min: 0, max: 1 }) ?? DEFAULT_TARGET_FRACTION,
     validationFraction: parseNumber(values['validation-fraction'], '--validation-fraction', { min: 0, max: 1, exclusiveMin: true, exclusiveMax: true }) ?? DEFAULT_VALIDATION_FRACTION,
     ...(values['validation-patients'] !== undefined ? { validationPatients: parseList(values['validation-patients'], '--validation-patients') } : {}),
+    validateEvery: parseNumber(values['validate-every'], '--validate-every', { integer: true, min: 1 }) ?? 1,
     augmentation: values['no-augment'] ? null : DEFAULT_AUGMENTATION,
     ...(values.init !== undefined ? { init: resolveInit(values.init) } : {}),
     skipInvalid: values['skip-invalid'] === true,

@@ -145,7 +145,7 @@ async function prepareSession(options: TrainRunOptions): Promise<Session> {
 
   const now = new Date().toISOString()
   const record: RunRecord = previous !== undefined
-    ? { ...previous, updatedAt: now }
+    ? { ...previous, settings, updatedAt: now }
     : {
         colinetVersion: options.colinetVersion,
         createdAt: now,
@@ -254,11 +254,13 @@ async function trainEpochs(session: Session, options: TrainRunOptions): Promise<
     }
 
     const stop = stopReason(options, deadline, { ...timing, stepSeconds: 0 }, true, session.validationCases.length > 0)
+    // NOTE: the time check assumes validation follows every epoch, so with --validate-every > 1 it keeps a larger reserve than needed.
     if (stop !== undefined) {
       stoppedBy = stop
       break
     }
-    const validation = session.validationCases.length > 0 ? await runValidation(session, options.threads, epoch) : undefined
+    const validates = session.validationCases.length > 0 && (epoch % (settings.validateEvery ?? 1) === 0 || epoch === settings.epochs)
+    const validation = validates ? await runValidation(session, options.threads, epoch) : undefined
     if (validation !== undefined) timing.validationSeconds = validation.seconds
     await finishEpoch(session, folder, epoch, steps, validation)
     lastCheckpointAt = performance.now()
@@ -335,7 +337,10 @@ function reportStep(session: Session, epoch: number, step: number, steps: number
 }
 
 async function runValidation(session: Session, threads: number, epoch: number): Promise<ValidationResult> {
-  const result = await validate(session.trainer.weights(), session.metadata, session.validationCases, { threads })
+  const result = await validate(session.trainer.weights(), session.metadata, session.validationCases, {
+    threads,
+    onProgress: (done, total) => session.progress.validation(epoch, done, total),
+  })
   const perClass = session.classNames.slice(1).map((name, k) => `${name} ${result.classDice[k]!.toFixed(4)}`).join(', ')
   session.progress.log(`epoch ${epoch}: validation Dice ${perClass} (mean ${result.meanDice.toFixed(4)}, ${result.slices} slices in ${formatDuration(result.seconds)})`)
   return result

@@ -22,6 +22,7 @@ export interface StepStatus {
 export class TrainingProgress {
   private barActive = false
   private lastTenth = -1
+  private lastValidationQuarter = -1
 
   constructor(
     private readonly verbosity: TrainingVerbosity,
@@ -61,6 +62,24 @@ export class TrainingProgress {
     if (status.step === 1) this.lastTenth = -1
     if (tenth !== this.lastTenth) {
       this.lastTenth = tenth
+      this.stream.write(`${text}\n`)
+    }
+  }
+
+  /** Reports validation progress: a bar on a terminal, a line at every quarter otherwise. */
+  validation(epoch: number, done: number, total: number): void {
+    if (this.verbosity === 'quiet' || total === 0) return
+    const text = `epoch ${epoch}: validating, ${done}/${total} slices`
+    if (this.stream.isTTY) {
+      this.stream.write(`\r${text}\x1b[K`)
+      this.barActive = true
+      return
+    }
+    const quarter = Math.floor((4 * done) / total)
+    // A lower quarter than the last one printed means a new validation has started.
+    if (quarter < this.lastValidationQuarter) this.lastValidationQuarter = -1
+    if (quarter !== this.lastValidationQuarter) {
+      this.lastValidationQuarter = quarter
       this.stream.write(`${text}\n`)
     }
   }

@@ -54,6 +54,8 @@ export interface TrainSettings {
   targetFraction: number
   validationFraction: number
   validationPatients?: string[]
+  /** Validate after every n-th epoch and after the last; 1 validates every epoch. */
+  validateEvery: number
   /** Augmentation ranges, or null when augmentation is off. */
   augmentation: AugmentationRanges | null
   /** Absolute path of the initial weights (--init), if any. */

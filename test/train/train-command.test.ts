@@ -79,6 +79,7 @@ test('resume continues the epoch count', async () => {
   assert.equal(status, 0)
   assert.deepEqual(metricsRows(run).slice(1).map((r) => r[0]), ['1', '2', '3'])
   assert.equal(runRecord(run).progress.epochsCompleted, 3)
+  assert.equal(runRecord(run).settings.epochs, 3)
   // Three epochs of two steps each.
   assert.equal((await loadCheckpoint(join(run, 'last.ckpt'))).optimizer.step, 6)
 })
@@ -115,6 +116,16 @@ test('time budget stops and resume finishes', async () => {
   const finished = runRecord(run)
   assert.equal(finished.progress.epochsCompleted, 1)
   assert.deepEqual(metricsRows(run).slice(1).map((r) => r.slice(0, 2)), [['1', '2']])
+})
+
+test('validate every second epoch', async () => {
+  const run = join(root, 'every')
+  await runTrainCommand(['--task', 'lung', '--data', lungManifest, '-o', run, '--epochs', '3', '--validate-every', '2', ...TINY])
+  const rows = metricsRows(run).slice(1)
+  // Epoch 1 is not validated, epoch 2 is (every second), epoch 3 is the last.
+  assert.equal(rows[0]![4], '')
+  assert.notEqual(rows[1]![4], '')
+  assert.notEqual(rows[2]![4], '')
 })
 
 test('lesion fine-tuning from the lung model', async () => {
