@@ -25,19 +25,28 @@ export interface LungCleanupResult {
  */
 export function cleanLungMask(mask: Uint8Array, size: Vec3): LungCleanupResult {
   const warnings: string[] = []
+  const labels = labelLungSides(mask, size, warnings)
+  fillHolesPerSide(labels, size)
+  return { labels, warnings }
+}
+
+/** Keeps the two largest components and labels them by side; the component labels are freed on return. */
+function labelLungSides(mask: Uint8Array, size: Vec3, warnings: string[]): Uint8Array {
   const components = labelComponents(mask, size, 6)
   const labels = new Uint8Array(mask.length)
   if (components.count === 0) {
     warnings.push('no lung found')
-    return { labels, warnings }
+    return labels
   }
 
   const [largest, second] = largestLabels(components, 2)
   const hasTwoLungs =
     second !== undefined && components.voxelCounts[second] >= MIN_SECOND_LUNG_FRACTION * components.voxelCounts[largest]
+  const nx = size[0]
 
   if (hasTwoLungs) {
-    const rightLabel = meanColumn(components.labels, size, largest) < meanColumn(components.labels, size, second) ? largest : second
+    const [largestColumn, secondColumn] = meanColumns(components.labels, nx, largest, second)
+    const rightLabel = largestColumn < secondColumn ? largest : second
     for (let v = 0; v < labels.length; v++) {
       const component = components.labels[v]
       if (component === largest || component === second) labels[v] = component === rightLabel ? RIGHT_LUNG : LEFT_LUNG
@@ -45,32 +54,49 @@ export function cleanLungMask(mask: Uint8Array, size: Vec3): LungCleanupResult {
   } else {
     const split = thinnestColumn(components.labels, size, largest)
     warnings.push(`the lungs form one connected region; split into right and left at column ${split} of the canonical grid`)
-    const nx = size[0]
     for (let v = 0; v < labels.length; v++) {
       if (components.labels[v] === largest) labels[v] = v % nx < split ? RIGHT_LUNG : LEFT_LUNG
     }
   }
-
-  for (const side of [RIGHT_LUNG, LEFT_LUNG]) {
-    const sideMask = new Uint8Array(labels.length)
-    for (let v = 0; v < labels.length; v++) sideMask[v] = labels[v] === side ? 1 : 0
-    const filled = fillHoles2D(sideMask, size, 2)
-    for (let v = 0; v < labels.length; v++) if (filled[v] === 1 && labels[v] === 0) labels[v] = side
-  }
-  return { labels, warnings }
+  return labels
 }
 
-function meanColumn(componentLabels: Int32Array, size: Vec3, label: number): number {
-  const nx = size[0]
-  let sum = 0
-  let count = 0
-  for (let v = 0; v < componentLabels.length; v++) {
-    if (componentLabels[v] === label) {
-      sum += v % nx
-      count++
+/** Fills holes in each axial slice of each lung separately, with one slice in memory at a time. */
+function fillHolesPerSide(labels: Uint8Array, size: Vec3): void {
+  const [nx, ny, nz] = size
+  const plane = nx * ny
+  const sideSlice = new Uint8Array(plane)
+  for (let k = 0; k < nz; k++) {
+    const offset = k * plane
+    for (const side of [RIGHT_LUNG, LEFT_LUNG]) {
+      let any = false
+      for (let p = 0; p < plane; p++) {
+        const inSide = labels[offset + p] === side
+        sideSlice[p] = inSide ? 1 : 0
+        if (inSide) any = true
+      }
+      if (!any) continue
+      const filled = fillHoles2D(sideSlice, [nx, ny, 1], 2)
+      for (let p = 0; p < plane; p++) if (filled[p] === 1 && labels[offset + p] === 0) labels[offset + p] = side
     }
   }
-  return count === 0 ? 0 : sum / count
+}
+
+/** Mean axis-0 index of the voxels of two components, in one pass. */
+function meanColumns(componentLabels: Int32Array, nx: number, first: number, second: number): [number, number] {
+  const sums = [0, 0]
+  const counts = [0, 0]
+  for (let v = 0; v < componentLabels.length; v++) {
+    const component = componentLabels[v]
+    if (component === first) {
+      sums[0] += v % nx
+      counts[0]++
+    } else if (component === second) {
+      sums[1] += v % nx
+      counts[1]++
+    }
+  }
+  return [sums[0] / Math.max(1, counts[0]), sums[1] / Math.max(1, counts[1])]
 }
 
 /** Column (axis-0 index) with the fewest voxels of the component within the middle 40 % of its extent. */

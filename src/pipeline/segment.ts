@@ -68,16 +68,18 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   if (nz < 8) warnings.push(`only ${nz} axial slice(s): 3D clean-up of the lungs is limited`)
   const frame = frameForVolume(canonical, inputSpecOf(options.lungModel))
   const allSlices = Array.from({ length: nz }, (_, k) => k)
-  const networkInput = preprocessSlices(canonical, frame, allSlices, inputSpecOf(options.lungModel))
+  // Large arrays are released (set to undefined) once used, to keep the peak memory down.
+  let networkInput: Float32Array | undefined = preprocessSlices(canonical, frame, allSlices, inputSpecOf(options.lungModel))
   checkLungAirPresent(networkInput, frame, nz)
   endStage('preprocess')
 
-  const lungProbability = await runNetwork(options.lungModel, networkInput, allSlices, options, 'lungNetwork')
+  let lungProbability: Float32Array | undefined = await runNetwork(options.lungModel, networkInput, allSlices, options, 'lungNetwork')
   endStage('lungNetwork')
 
   const lungMask = new Uint8Array(nx * ny * nz)
   const plane = frame.width * frame.height
   for (let k = 0; k < nz; k++) probabilitiesToSlice(lungProbability, k * plane, frame, nx, ny, lungMask, k * nx * ny)
+  lungProbability = undefined
   const lungCleanup = cleanLungMask(lungMask, canonical.size)
   warnings.push(...lungCleanup.warnings)
   const lungSlices = allSlices.filter((k) => hasForeground(lungCleanup.labels, k * nx * ny, nx * ny))
@@ -87,12 +89,15 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   const lesionSpec = inputSpecOf(options.lesionModel)
   const sameInput = lesionSpec.width === frame.width && lesionSpec.height === frame.height
   const lesionFrame = sameInput ? frame : frameForVolume(canonical, lesionSpec)
-  const lesionInput = sameInput ? networkInput : preprocessSlices(canonical, lesionFrame, allSlices, lesionSpec)
+  let lesionInput: Float32Array | undefined = sameInput ? networkInput : preprocessSlices(canonical, lesionFrame, allSlices, lesionSpec)
   const lesionPlane = lesionFrame.width * lesionFrame.height
+  networkInput = undefined
   const lesionProbability = await runNetwork(options.lesionModel, lesionInput, lungSlices, options, 'lesionNetwork')
+  lesionInput = undefined
   endStage('lesionNetwork')
 
-  const lesionMask = new Uint8Array(nx * ny * nz)
+  // The raw lung mask is no longer needed: its buffer becomes the lesion mask.
+  const lesionMask = lungMask.fill(0)
   lungSlices.forEach((k, s) => probabilitiesToSlice(lesionProbability, s * lesionPlane, lesionFrame, nx, ny, lesionMask, k * nx * ny))
   restrictToLung(lesionMask, lungCleanup.labels)
   endStage('lesionCleanup')
