@@ -1,7 +1,7 @@
 /**
- * Data augmentation of training slices on the network grid: a small rotation and scaling about
- * the grid centre (bilinear resampling of the image, nearest neighbour of the class map), an
- * intensity scale and shift in HU, and Gaussian noise in HU.
+ * Data augmentation of training slices on the network grid. A slice gets a small rotation and
+ * scaling about the grid centre (bilinear resampling of the image, nearest neighbour of the
+ * class map), an intensity scale and shift in HU, and Gaussian noise in HU.
  *
  * There is no left-right flip: a lung network with right and left classes would learn that
  * either side may be either class. The grid's pixels have the same size in mm in both
@@ -117,8 +117,8 @@ function bilinear(image: Float32Array, width: number, height: number, x: number,
 
 /**
  * Applies hu' = a·hu + b + noise to preprocessed values (hu = value / scale) and clips the
- * result to the preprocessing window again, so augmented slices stay in the range the network
- * sees at inference.
+ * result to the preprocessing window again, so augmented slices stay in the range of the
+ * network's input at inference.
  */
 function adjustIntensities(image: Float32Array, count: number, transform: SliceTransform, spec: NetworkInputSpec, random?: SeededRandom): void {
   const { intensityScale: a, intensityShiftHu: b, noiseHu } = transform

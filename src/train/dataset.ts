@@ -1,7 +1,7 @@
 /**
- * Loads the cases of a manifest for training: each CT and its label are read once, checked,
- * reoriented, cropped to the body and resampled onto the network grid by exactly the functions
- * that `colinet segment` uses, and kept in memory as network-ready slices.
+ * Loads the cases of a manifest for training. Each CT and its label are read once and checked.
+ * They are reoriented, cropped to the body and resampled onto the network grid by exactly the
+ * functions that `colinet segment` uses, then kept in memory as network-ready slices.
  *
  * Memory: every slice costs width · height · (4 + 1) bytes (float32 image and uint8 class),
  * 296 · 216 · 5 = 319,680 bytes (0.32 MB) at the default input size. A 300-slice CT takes
@@ -56,10 +56,10 @@ export interface LoadResult {
 }
 
 /**
- * Loads every row of the manifest. All checks run before training starts: a row whose image
- * is not a CT in HU, whose label has another geometry, or whose label contains values the rule
- * does not accept, is collected, and one InputError names every such row and file (unless
- * skipInvalid, which leaves them out).
+ * Loads every row of the manifest, with all checks before training starts. Rows whose image is
+ * not a CT in HU, whose label has another geometry, or whose label contains values the rule does
+ * not accept are collected. One InputError then names every such row and file, unless
+ * skipInvalid leaves them out.
  */
 export async function loadCases(manifest: Manifest, options: LoadOptions): Promise<LoadResult> {
   const cases: TrainingCase[] = []

@@ -13,8 +13,8 @@
  *     ignore it), so a label file that contains something unexpected is caught.
  *   - `--label-value v[,v...]` for the whole run: the listed values are the target (class 1),
  *     every other value is background. Only for 2-class tasks.
- *   - the task's default: lung with 2 classes and lesion take every nonzero value as the
- *     target; lung with 3 classes takes 1 as right and 2 as left and rejects other values.
+ *   - the task's default. Lung with 2 classes and lesion take every nonzero value as the
+ *     target. Lung with 3 classes takes 1 as right and 2 as left and rejects other values.
  */
 import { InputError } from '../errors.js'
 

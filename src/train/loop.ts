@@ -1,7 +1,7 @@
 /**
- * The training loop: loads the manifest's cases, splits patients, trains for the set number of
- * epochs with validation after each, and keeps metrics.csv, the curves, run.json and the
- * checkpoints of the run folder up to date (see run-folder.ts for what each file contains).
+ * The training loop. It loads the manifest's cases, splits patients and trains for the set number
+ * of epochs with validation after each. It keeps metrics.csv, the curves, run.json and the
+ * checkpoints of the run folder up to date (run-folder.ts lists what each file contains).
  *
  * One epoch: the sampler's batches (see sampler.ts), each augmented and given to the trainer
  * as one step (or as `accumulate` micro-batches whose mean gradient makes one step), then
@@ -313,7 +313,11 @@ function stopReason(
   if (options.stopRequested?.() === true) return 'stop request'
   if (deadline === Infinity || Number.isNaN(timing.stepSeconds)) return undefined
   const checkpointReserve = 10 + 2 * timing.stepSeconds
-  const validationEstimate = validationFollows && hasValidation ? (Number.isNaN(timing.validationSeconds) ? 5 * timing.stepSeconds : timing.validationSeconds) : 0
+  let validationEstimate = 0
+  if (validationFollows && hasValidation) {
+    // Before the first validation is timed, guess it from the step time.
+    validationEstimate = Number.isNaN(timing.validationSeconds) ? 5 * timing.stepSeconds : timing.validationSeconds
+  }
   const needed = (timing.stepSeconds + validationEstimate + checkpointReserve) * 1000
   return performance.now() + needed > deadline ? 'time budget' : undefined
 }

@@ -1,7 +1,7 @@
 /**
- * Training progress on stderr: a redrawn bar with loss, throughput and estimated time left on a
- * terminal; plain lines (at every 10 % of an epoch) when stderr is a file or pipe; nothing when
- * quiet. Results go to the run folder, never here.
+ * Training progress on stderr. A terminal gets a redrawn bar with loss, throughput and estimated
+ * time left, a file or pipe gets plain lines at every 10 % of an epoch, and quiet gets nothing.
+ * Results go to the run folder, never here.
  */
 export type TrainingVerbosity = 'quiet' | 'normal' | 'verbose'
 

@@ -1,7 +1,7 @@
 /**
  * Chooses the slices of each training batch. A chest CT has many slices without lesion (and
- * some without lung), so drawing slices uniformly would show the network mostly empty slices;
- * the sampler instead draws a set fraction of each batch from slices that hold the target.
+ * some without lung), so drawing slices uniformly would show the network mostly empty slices.
+ * The sampler instead draws a set fraction of each batch from slices that contain the target.
  *
  * An epoch is ceil(training slices / batch size) batches, optionally capped. Within an epoch
  * each pool (slices with target, slices without) is walked in a shuffled order and reshuffled
@@ -59,8 +59,9 @@ export class SliceSampler {
   }
 
   /**
-   * The batches of one epoch (0-based). Each batch has round(fraction · size) slices with
-   * target, the rest without, in shuffled order; when one pool is empty the other fills the batch.
+   * Returns the batches of one epoch (0-based). Each batch has round(fraction · size) slices
+   * with target and the rest without, in shuffled order. When one pool is empty the other
+   * fills the batch.
    */
   epochBatches(epoch: number, batchSize: number, steps: number): SliceRef[][] {
     const random = new SeededRandom(mixSeed(this.options.seed, epoch))

@@ -1,7 +1,7 @@
 /**
- * Validation during training: every slice of every validation case goes through the inference
- * model built from the current weights (the same graph `colinet segment` runs, BN with running
- * statistics, no dropout), each pixel takes the class of highest probability, and Dice is
+ * Validation during training. Every slice of every validation case goes through the inference
+ * model built from the current weights: the graph `colinet segment` runs, with BN running
+ * statistics and no dropout. Each pixel takes the class of highest probability, and Dice is
  * computed per class in 3D over all slices of a patient on the network grid. Mapping back to
  * the CT's own voxel grid is left out: it would cost time every epoch and changes Dice little.
  */
