@@ -172,3 +172,23 @@ test('train option errors', async () => {
   await assert.rejects(() => runTrainCommand(['--task', 'lung', '--lung-classes', '3', '--label-value', '1', ...base]), /--label-value selects one target class/)
   assert.equal(existsSync(join(root, 'unused')), false)
 })
+
+test('bad manifest exits 2 without output', async () => {
+  const { runColinet } = await import('../support/cli.js')
+  const manifest = join(root, 'bad.csv')
+  const { writeFileSync } = await import('node:fs')
+  writeFileSync(manifest, 'image,label,patient,centre\nlung-data/ct0.nii.gz,lung-data/missing.nii.gz,p1,A\n')
+  const run = join(root, 'bad-run')
+  const result = runColinet(['train', '--task', 'lung', '--data', manifest, '-o', run])
+  assert.equal(result.status, 2)
+  assert.match(result.stderr, /row 2: label not found: .*missing\.nii\.gz/)
+  assert.equal(existsSync(run), false)
+})
+
+test('train help names defaults', async () => {
+  const { runColinet } = await import('../support/cli.js')
+  const result = runColinet(['train', '--help'])
+  assert.equal(result.status, 0)
+  assert.match(result.stdout, /--batch-size <n> +slices per optimiser step \(default 32\)/)
+  assert.match(result.stdout, /--lr <rate> +initial learning rate of Adam \(default 0\.001\)/)
+})
