@@ -12,11 +12,12 @@ const IMPORTERS: readonly Importer[] = [medsegImporter, zenodoCovidImporter, mos
 export const IMPORT_USAGE = `Usage: colinet import <dataset> <folder> --task <lung|lesion> -o <manifest.csv> [options]
 
 Lists the CTs and labels of a downloaded public data set in a training manifest for
-colinet train, with patient ids, centres and the label_map that says which label values are
+colinet train, with patient ids, centres and the label_map that gives which label values are
 lung or lesion. The data stay where they are; the manifest points at them.
 
 Data sets:
 ${IMPORTERS.map((i) => `  ${i.name.padEnd(14)}${i.description}`).join('\n')}
+docs/training.md lists the folder layout each importer expects and what it assumes.
 
 Options:
       --task <name>        lung or lesion: which masks to list (required)

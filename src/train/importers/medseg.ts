@@ -21,7 +21,7 @@ const RADIOPAEDIA_CENTRE = 'MedSeg Radiopaedia'
 
 export const medsegImporter: Importer = {
   name: 'medseg',
-  description: 'MedSeg COVID-19 CT segmentation: tr_im/tr_mask/tr_lungmasks_updated stack and rp_im/rp_msk/rp_lung_msk volumes',
+  description: 'MedSeg COVID-19 CT segmentation (tr_im stack and rp_im volumes)',
   importFolder,
 }
 

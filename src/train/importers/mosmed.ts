@@ -14,7 +14,7 @@ const CENTRE = 'MosMedData (Moscow)'
 
 export const mosmedImporter: Importer = {
   name: 'mosmed',
-  description: 'MosMedData COVID19_1110: studies/CT-*/study_XXXX.nii.gz with masks/study_XXXX_mask.nii.gz (lesion only)',
+  description: 'MosMedData COVID19_1110 (studies/ and masks/, lesion only)',
   importFolder,
 }
 

@@ -24,7 +24,7 @@ const DOCUMENTED_RIGHT_LUNG_VALUE = 2
 
 export const zenodoCovidImporter: Importer = {
   name: 'zenodo-covid',
-  description: 'Ma et al. COVID-19 CT Lung and Infection Segmentation (Zenodo 3757476): COVID-19-CT-Seg_20cases with Lung_Mask and Infection_Mask',
+  description: 'Ma et al. COVID-19 CT Lung and Infection Segmentation (Zenodo 3757476)',
   importFolder,
 }
 
