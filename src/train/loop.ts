@@ -228,7 +228,7 @@ async function trainEpochs(session: Session, options: TrainRunOptions): Promise<
     let sessionSteps = 0
 
     for (let step = firstStep; step < steps; step++) {
-      const stop = stopReason(options, deadline, timing, step === steps - 1, session.validationCases.length > 0)
+      const stop = stopReason(options, deadline, timing, step === steps - 1 && validatesAfter(session, epoch))
       if (stop !== undefined) {
         stoppedBy = stop
         break epochs
@@ -253,13 +253,12 @@ async function trainEpochs(session: Session, options: TrainRunOptions): Promise<
       }
     }
 
-    const stop = stopReason(options, deadline, { ...timing, stepSeconds: 0 }, true, session.validationCases.length > 0)
-    // NOTE: the time check assumes validation follows every epoch, so with --validate-every > 1 it keeps a larger reserve than needed.
+    const validates = validatesAfter(session, epoch)
+    const stop = stopReason(options, deadline, { ...timing, stepSeconds: 0 }, validates)
     if (stop !== undefined) {
       stoppedBy = stop
       break
     }
-    const validates = session.validationCases.length > 0 && (epoch % (settings.validateEvery ?? 1) === 0 || epoch === settings.epochs)
     const validation = validates ? await runValidation(session, options.threads, epoch) : undefined
     if (validation !== undefined) timing.validationSeconds = validation.seconds
     await finishEpoch(session, folder, epoch, steps, validation)
@@ -308,18 +307,23 @@ function stopReason(
   deadline: number,
   timing: { stepSeconds: number; validationSeconds: number },
   validationFollows: boolean,
-  hasValidation: boolean,
 ): TrainOutcome['stoppedBy'] | undefined {
   if (options.stopRequested?.() === true) return 'stop request'
   if (deadline === Infinity || Number.isNaN(timing.stepSeconds)) return undefined
   const checkpointReserve = 10 + 2 * timing.stepSeconds
   let validationEstimate = 0
-  if (validationFollows && hasValidation) {
+  if (validationFollows) {
     // Before the first validation is timed, guess it from the step time.
     validationEstimate = Number.isNaN(timing.validationSeconds) ? 5 * timing.stepSeconds : timing.validationSeconds
   }
   const needed = (timing.stepSeconds + validationEstimate + checkpointReserve) * 1000
   return performance.now() + needed > deadline ? 'time budget' : undefined
+}
+
+/** True when validation runs after `epoch`: every --validate-every epochs and after the last. */
+function validatesAfter(session: Session, epoch: number): boolean {
+  const every = session.settings.validateEvery ?? 1
+  return session.validationCases.length > 0 && (epoch % every === 0 || epoch === session.settings.epochs)
 }
 
 function reportStep(session: Session, epoch: number, step: number, steps: number, timing: { stepSeconds: number; validationSeconds: number }): void {
