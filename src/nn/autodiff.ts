@@ -60,14 +60,14 @@ export class Tape {
     return dims
   }
 
-  /** A float32 constant (never differentiated) of the given shape. */
+  /** Adds a float32 constant (never differentiated) of the given shape. */
   constant(values: number[] | number, dims?: number[]): string {
     const name = this.graph.constantFloat(values, dims)
     this.shapes.set(name, dims ?? (typeof values === 'number' ? [] : [values.length]))
     return name
   }
 
-  /** The gradient of `name` after backward(), or undefined if none reached it. */
+  /** Returns the gradient of `name` after backward(), or undefined if none reached it. */
   gradientOf(name: string): string | undefined {
     return this.gradients.get(name)
   }

@@ -26,7 +26,7 @@ export interface Checkpoint {
   optimizer: OptimizerState
   /** Trainer options the run used (learning rate, decay, loss, Adam, seed). */
   trainer?: Partial<TrainerOptions>
-  /** What the network segments, used when it is exported. */
+  /** Task description (task, classes) used when the network is exported. */
   model?: Partial<ModelMetadata>
   /** Free-form training notes (epochs done, best validation Dice, data description). */
   notes?: Record<string, unknown>

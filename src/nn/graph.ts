@@ -3,7 +3,7 @@
  * metadata, serialised to ModelProto bytes with the protobuf classes of `onnx-proto`.
  *
  * Models use ONNX opset 17 (IR version 8), which onnxruntime-node 1.31 runs on its CPU
- * execution provider, plus the `com.microsoft` contrib domain where a node asks for it.
+ * execution provider, plus the `com.microsoft` contrib domain when a node uses it.
  */
 import onnxProto from 'onnx-proto'
 
@@ -95,7 +95,10 @@ export class GraphBuilder {
 
   addInitializer(name: string, dims: number[], data: Float32Array | BigInt64Array | Uint8Array, type?: ElementType): string {
     this.reserve(name)
-    const elementType = type ?? (data instanceof BigInt64Array ? 'int64' : data instanceof Uint8Array ? 'bool' : 'float32')
+    let elementType: ElementType = 'float32'
+    if (data instanceof BigInt64Array) elementType = 'int64'
+    if (data instanceof Uint8Array) elementType = 'bool'
+    if (type !== undefined) elementType = type
     const expected = dims.reduce((a, b) => a * b, 1)
     if (data.length !== expected) {
       throw new Error(`initializer ${name}: dims [${dims}] need ${expected} values, got ${data.length}`)
@@ -104,7 +107,7 @@ export class GraphBuilder {
     return name
   }
 
-  /** A float32 constant initializer, shared between all nodes that use the same value and shape. */
+  /** Adds a float32 constant initializer, or returns the existing one with the same values and shape. */
   constantFloat(values: number[] | number, dims?: number[]): string {
     const list = typeof values === 'number' ? [values] : values
     const shape = dims ?? (typeof values === 'number' ? [] : [list.length])
@@ -116,7 +119,7 @@ export class GraphBuilder {
     return name
   }
 
-  /** A 1D int64 constant initializer (axes, pads, shapes), shared like constantFloat. */
+  /** Adds a 1D int64 constant initializer (axes, pads, shapes), shared like constantFloat. */
   constantInt64(values: number[]): string {
     const key = `i:${values.join(',')}`
     const cached = this.constantCache.get(key)
@@ -251,7 +254,8 @@ function toValueInfo(value: ValueSpec): onnxProto.onnx.IValueInfoProto {
 }
 
 function toTensorProto(init: InitializerSpec): onnxProto.onnx.ITensorProto {
-  // Raw little-endian bytes; every platform Node runs on here is little-endian.
+  // ONNX raw_data is little-endian, as are the x86-64 and arm64 hosts colinet targets.
+  // NOTE: a big-endian host would need a byte swap here.
   const bytes = new Uint8Array(init.data.buffer, init.data.byteOffset, init.data.byteLength)
   return { name: init.name, dims: init.dims, dataType: ELEMENT_TYPE_CODES[init.type], rawData: bytes }
 }

@@ -1,5 +1,5 @@
 /**
- * The description colinet stores in a model's ONNX metadata_props, so that a model file says
+ * The description colinet stores in a model's ONNX metadata_props, so that a model file records
  * what it segments, what input it expects and whether its weights were trained.
  */
 import { InputError } from '../errors.js'
@@ -22,7 +22,7 @@ export interface Preprocessing {
 export const DEFAULT_PREPROCESSING: Preprocessing = { clipHu: [-1024, 300], scale: 1 / 1000 }
 
 export interface ModelMetadata {
-  /** What the network segments, e.g. 'lung' or 'lesion'. */
+  /** Segmentation target, e.g. 'lung' or 'lesion'. */
   task: string
   /** Class names in output-channel order; class 0 is the background. */
   classes: string[]

@@ -9,7 +9,7 @@ export class SeededRandom {
     this.state = (seed >>> 0) ^ 0x9e3779b9
   }
 
-  /** A uniform number in [0, 1). */
+  /** Returns a uniform number in [0, 1). */
   uniform(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0
     let t = this.state
@@ -18,7 +18,7 @@ export class SeededRandom {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 
-  /** A standard normal number (Box-Muller transform). */
+  /** Returns a standard normal number (Box-Muller transform). */
   normal(): number {
     const u = 1 - this.uniform()
     const v = this.uniform()

@@ -7,14 +7,14 @@
  *     (for gradient accumulation over micro-batches);
  *   - the Adam update alone (buildAdamModel), applied to accumulated gradients.
  *
- * Loss: non-square soft Dice (Milletari et al. 2016 use squares in the denominator; COLI-Net
- * does not), per class c over all pixels of the batch,
+ * Loss: non-square soft Dice (Σp + Σg in the denominator, not Σp² + Σg²), per class c over
+ * all pixels of the batch,
  *   D_c = (2·Σ p_c·g_c + ε) / (Σ p_c + Σ g_c + ε),   loss = 1 - Σ_c w_c·D_c / Σ_c w_c
  * with w_c = 1 for every class, or w_0 = 0 when the background is excluded.
  * The objective that is differentiated adds the L2 penalty (λ/2)·Σ W² over convolution
  * weights (not biases or BN parameters), so each weight gradient gets + λ·W.
  *
- * Adam (Kingma & Ba 2015, with the step-size form of their Algorithm 1 footnote):
+ * Adam (Kingma & Ba 2015) with the bias corrections folded into the step size:
  *   m' = β1·m + (1-β1)·g,  v' = β2·v + (1-β2)·g²,  W' = W - α_t·m' / (√v' + ε)
  * where α_t is a graph input computed per step by adamStepSize().
  */
@@ -23,7 +23,7 @@ import { attr, GraphBuilder, serializeModel, type Dim } from './graph.js'
 import { buildHighResNet, describeHighResNet, type ConvSpec, type HighResNetOptions, type LayerContext } from './highresnet.js'
 
 export interface LossOptions {
-  /** Include class 0 in the Dice average. Default true (see docs/nn.md). */
+  /** Include class 0 in the Dice average. Default true, which keeps a gradient on batches without foreground. */
   includeBackground: boolean
   /** ε of the Dice ratio. Default 1e-5. */
   diceEpsilon: number
@@ -119,7 +119,7 @@ export function buildAdamModel(network: HighResNetOptions, adam: AdamOptions = D
 }
 
 /**
- * The step size α_t of Adam step t (t = 1 for the first update) with the learning rate decayed
+ * Computes the step size α_t of Adam step t (t = 1 for the first update) with the learning rate decayed
  * as Keras' legacy `decay` option does: lr_t = lr0 / (1 + decay·(t - 1)), and the bias
  * corrections folded in: α_t = lr_t · √(1 - β2^t) / (1 - β1^t).
  */

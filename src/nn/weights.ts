@@ -14,9 +14,9 @@ export interface NetworkWeights {
 }
 
 /**
- * Initialises a network: convolution weights from He initialisation for leaky ReLU,
- * normal with standard deviation sqrt(2 / ((1 + slope²) · fanIn)); biases 0; BN scale 1,
- * BN bias 0; running mean 0 and running variance 1.
+ * Initialises a network. Convolution weights follow He initialisation for leaky ReLU: normal
+ * with standard deviation sqrt(2 / ((1 + slope²) · fanIn)). Biases are 0, BN scales 1, BN
+ * biases 0, running means 0 and running variances 1.
  */
 export function initialiseWeights(options: HighResNetOptions, seed: number): NetworkWeights {
   const summary = describeHighResNet(options)

@@ -2,9 +2,9 @@
  * Gradients of the training graphs against central finite differences of an independent
  * float64 reference (test/nn/reference.ts).
  *
- * Tolerance: the ONNX graphs compute in float32, so each gradient must match the float64
- * finite differences within 1e-4 of the largest reference gradient element (relativeError);
- * the errors measured are 1e-10 to 6e-7 (float32 rounding), and a wrong rule gives errors of order 1.
+ * Tolerance: each gradient must match the float64 finite differences within 1e-4 of the
+ * largest reference gradient element (relativeError). The graphs compute in float32, and the
+ * errors measured are 1e-10 to 6e-7. A wrong rule gives errors of order 1.
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
@@ -236,7 +236,7 @@ test('BN running statistics update', async () => {
   const session = await ort.InferenceSession.create(serializeModel(graph), { intraOpNumThreads: 1 })
   const results = await session.run({ x: new ort.Tensor('float32', x, [2, 2, 1, 2]) })
   await session.release()
-  // Channel 0 holds 1, 2, 10, 10: mean 5.75, variance 18.1875. Channel 1 holds 3, 4, 10, 14: mean 7.75, variance 20.1875.
+  // Channel 0 contains 1, 2, 10, 10: mean 5.75, variance 18.1875. Channel 1 contains 3, 4, 10, 14: mean 7.75, variance 20.1875.
   const mean = results['mean']!.data as Float32Array
   const variance = results['var']!.data as Float32Array
   assert.ok(Math.abs(mean[0]! - (0.9 * 1 + 0.1 * 5.75)) < 1e-5, `mean[0] ${mean[0]}`)

@@ -105,7 +105,7 @@ test('folding removes the BN after each block conv1', () => {
   const weights = initialiseWeights(resolveHighResNetOptions(), 1)
   const model = parseModel(buildInferenceModel(weights, METADATA))
   const batchNorms = model.graph!.node!.filter((n) => n.opType === 'BatchNormalization')
-  // 20 BN layers: bn1 and bn2 of 9 blocks plus final.bn; the 9 bn2 follow a conv and fold.
+  // 19 BN layers: bn1 and bn2 of 9 blocks plus final.bn; the 9 bn2 follow a conv and fold.
   assert.equal(batchNorms.length, 10)
 })
 

@@ -42,7 +42,7 @@ const tf: typeof TensorFlow = await import('@tensorflow/tfjs-core')
 await import('@tensorflow/tfjs-backend-cpu')
 await import('@tensorflow/tfjs-core/dist/register_all_gradients.js')
 
-/** The network on TensorFlow.js tensors in NHWC layout, with BN in training mode. */
+/** Runs the network on TensorFlow.js tensors in NHWC layout, with BN in training mode. */
 function tensorflowForward(
   options: ReturnType<typeof resolveHighResNetOptions>,
   parameters: Map<string, TensorFlow.Tensor>,
@@ -82,9 +82,9 @@ function tensorflowForward(
 }
 
 /**
- * The filter of a dilated convolution as an ordinary one, with d - 1 zeros between taps,
- * because TensorFlow.js 4.22 has no conv2d gradient for dilation > 1. Built from pad, reshape
- * and slice, so TensorFlow.js differentiates it.
+ * Expands the filter of a dilated convolution into an ordinary one with d - 1 zeros between
+ * taps, because TensorFlow.js 4.22 has no conv2d gradient for dilation > 1. It uses pad,
+ * reshape and slice, so TensorFlow.js differentiates it.
  */
 function dilateFilter(filter: TensorFlow.Tensor4D, dilation: number): TensorFlow.Tensor4D {
   if (dilation === 1) return filter
