@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Reproduces models/lung.onnx and models/lesion.onnx from the real CTs in ../shared/data:
+#   1. lung labels with `colinet label-lungs` (look at each overlay before trusting it),
+#   2. the lung network trained from scratch (fast setting: 8/16/32 channels, 148 x 108 input),
+#   3. simulated COVID-19 lesions inserted with `colinet simulate-lesions`,
+#   4. the lesion network fine-tuned from the lung network (every weight copied, all trained).
+# Patients: CIP TestInput and A0001 train, A0002 validates (selects the best epoch), and CIP
+# ct-64 (with its reference lung mask) is never seen in training: it is the held-out test.
+# Usage: scripts/train-models.sh [work folder, default runs/models]   (about 80 min on 2 cores)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=../shared/data/ct
+WORK=${1:-runs/models}
+COLINET="node bin/colinet.js"
+mkdir -p "$WORK/labels" "$WORK/lesions"
+
+# 1. Lung labels.
+label() { $COLINET label-lungs "$2" -o "$WORK/labels/$1-lung.nii.gz" --overlay "$WORK/labels/$1-lung.png" --force; }
+label cip-ct64 "$DATA/cip/ct-64.nrrd"
+label cip-testinput "$DATA/cip/TestInput.nrrd"
+label A0001-a "$DATA/lung-pet-ct-dx/A0001-5mm-a"
+label A0001-b "$DATA/lung-pet-ct-dx/A0001-5mm-b"
+label A0002-B70f "$DATA/lung-pet-ct-dx/A0002-8mm-B70f"
+label A0002-B40f "$DATA/lung-pet-ct-dx/A0002-8mm-B40f"
+
+L=$WORK/labels
+cat > "$WORK/lung-manifest.csv" <<CSV
+image,label,patient,centre
+$PWD/$DATA/cip/TestInput.nrrd,$PWD/$L/cip-testinput-lung.nii.gz,CIP-TestInput,CIP
+$PWD/$DATA/lung-pet-ct-dx/A0001-5mm-a,$PWD/$L/A0001-a-lung.nii.gz,A0001,Lung-PET-CT-Dx
+$PWD/$DATA/lung-pet-ct-dx/A0001-5mm-b,$PWD/$L/A0001-b-lung.nii.gz,A0001,Lung-PET-CT-Dx
+$PWD/$DATA/lung-pet-ct-dx/A0002-8mm-B70f,$PWD/$L/A0002-B70f-lung.nii.gz,A0002,Lung-PET-CT-Dx
+$PWD/$DATA/lung-pet-ct-dx/A0002-8mm-B40f,$PWD/$L/A0002-B40f-lung.nii.gz,A0002,Lung-PET-CT-Dx
+CSV
+
+# 2. Lung network.
+$COLINET train --task lung --data "$WORK/lung-manifest.csv" -o "$WORK/lung" --validation-patients A0002 \
+  --channels 8,16,32 --input-size 148x108 --epochs 40 --batch-size 16 --validate-every 2 --max-hours 0.65 --seed 1
+
+# 3. Simulated lesions (percent of lung affected, seed) per series, and the lesion-free originals.
+G=$WORK/lesions
+simulate() { $COLINET simulate-lesions "$2" --lung "$3" -o "$G/$1-p$4-ct.nii.gz" --lesion-output "$G/$1-p$4-lesion.nii.gz" --percent "$4" --seed "$5" --force; }
+for p in 3 10 25 50; do simulate testinput "$DATA/cip/TestInput.nrrd" "$L/cip-testinput-lung.nii.gz" $p $((p + 1)); done
+for p in 4 12 30; do simulate A0001-a "$DATA/lung-pet-ct-dx/A0001-5mm-a" "$L/A0001-a-lung.nii.gz" $p $((p + 2)); done
+for p in 6 18 45; do simulate A0001-b "$DATA/lung-pet-ct-dx/A0001-5mm-b" "$L/A0001-b-lung.nii.gz" $p $((p + 3)); done
+for p in 5 20 40; do simulate A0002-B70f "$DATA/lung-pet-ct-dx/A0002-8mm-B70f" "$L/A0002-B70f-lung.nii.gz" $p $((p + 4)); done
+for p in 8 30; do simulate A0002-B40f "$DATA/lung-pet-ct-dx/A0002-8mm-B40f" "$L/A0002-B40f-lung.nii.gz" $p $((p + 5)); done
+for p in 5 15 35; do simulate cip64 "$DATA/cip/ct-64.nrrd" "$DATA/cip/wholeLung-64.nrrd" $p $((p + 6)); done
+npx tsx scripts/empty-masks.ts "$L" "$G" cip-testinput A0001-a A0001-b A0002-B70f A0002-B40f
+
+{
+  echo "image,label,patient,centre"
+  for p in 3 10 25 50; do echo "$PWD/$G/testinput-p$p-ct.nii.gz,$PWD/$G/testinput-p$p-lesion.nii.gz,CIP-TestInput,CIP"; done
+  echo "$PWD/$DATA/cip/TestInput.nrrd,$PWD/$G/cip-testinput-none-lesion.nii.gz,CIP-TestInput,CIP"
+  for p in 4 12 30; do echo "$PWD/$G/A0001-a-p$p-ct.nii.gz,$PWD/$G/A0001-a-p$p-lesion.nii.gz,A0001,Lung-PET-CT-Dx"; done
+  echo "$PWD/$DATA/lung-pet-ct-dx/A0001-5mm-a,$PWD/$G/A0001-a-none-lesion.nii.gz,A0001,Lung-PET-CT-Dx"
+  for p in 6 18 45; do echo "$PWD/$G/A0001-b-p$p-ct.nii.gz,$PWD/$G/A0001-b-p$p-lesion.nii.gz,A0001,Lung-PET-CT-Dx"; done
+  echo "$PWD/$DATA/lung-pet-ct-dx/A0001-5mm-b,$PWD/$G/A0001-b-none-lesion.nii.gz,A0001,Lung-PET-CT-Dx"
+  for p in 5 20 40; do echo "$PWD/$G/A0002-B70f-p$p-ct.nii.gz,$PWD/$G/A0002-B70f-p$p-lesion.nii.gz,A0002,Lung-PET-CT-Dx"; done
+  echo "$PWD/$DATA/lung-pet-ct-dx/A0002-8mm-B70f,$PWD/$G/A0002-B70f-none-lesion.nii.gz,A0002,Lung-PET-CT-Dx"
+  for p in 8 30; do echo "$PWD/$G/A0002-B40f-p$p-ct.nii.gz,$PWD/$G/A0002-B40f-p$p-lesion.nii.gz,A0002,Lung-PET-CT-Dx"; done
+  echo "$PWD/$DATA/lung-pet-ct-dx/A0002-8mm-B40f,$PWD/$G/A0002-B40f-none-lesion.nii.gz,A0002,Lung-PET-CT-Dx"
+} > "$WORK/lesion-manifest.csv"
+
+# 4. Lesion network, fine-tuned from the lung network.
+$COLINET train --task lesion --data "$WORK/lesion-manifest.csv" -o "$WORK/lesion" --validation-patients A0002 \
+  --init "$WORK/lung" --channels 8,16,32 --input-size 148x108 --epochs 40 --batch-size 16 --validate-every 3 --max-hours 0.6 --seed 2
+
+echo "models: $WORK/lung/best.onnx and $WORK/lesion/best.onnx"

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, test } from 'node:test'
+import { readVolume } from '../../src/io/read.js'
+import { writeVolume } from '../../src/io/write.js'
+import { describeGeometryMismatch } from '../../src/volume/volume.js'
+import { createAnalyticChest } from '../support/analytic-chest.js'
+import { runColinet } from '../support/cli.js'
+import { createHuBandModel } from '../support/threshold-model.js'
+
+const folder = mkdtempSync(join(tmpdir(), 'colinet-outputs-'))
+after(() => rmSync(folder, { recursive: true, force: true }))
+
+test('segment writes NRRD masks, report and overview', async () => {
+  // The analytic chest with a tilted, flipped direction, saved as NRRD.
+  const chest = createAnalyticChest([64, 56, 12], [5, 5, 8])
+  const ct = { ...chest.ct, direction: Float64Array.from([-0.98, 0.2, 0, -0.2, -0.98, 0, 0, 0, 1]) }
+  const input = join(folder, 'chest.nrrd')
+  await writeVolume(input, ct)
+  writeFileSync(join(folder, 'lung.onnx'), createHuBandModel(-950, -500, 'lung'))
+  writeFileSync(join(folder, 'lesion.onnx'), createHuBandModel(-700, -300, 'lesion'))
+  const output = join(folder, 'out')
+
+  const run = runColinet(['segment', input, '-o', output, '--format', 'nrrd', '--json', '--quiet',
+    '--lung-model', join(folder, 'lung.onnx'), '--lesion-model', join(folder, 'lesion.onnx')])
+  assert.equal(run.status, 0, run.stderr)
+  assert.equal(run.stderr, '')
+  assert.deepEqual(readdirSync(output).sort(), ['labels.nrrd', 'lesion.nrrd', 'lung.nrrd', 'overview.png', 'report.csv', 'report.json'])
+
+  const written = await readVolume(input)
+  for (const name of ['lung', 'lesion', 'labels']) {
+    const { volume } = await readVolume(join(output, `${name}.nrrd`))
+    assert.equal(describeGeometryMismatch(volume, written.volume, 1e-4), undefined, name)
+  }
+  const report = JSON.parse(run.stdout)
+  assert.deepEqual(JSON.parse(readFileSync(join(output, 'report.json'), 'utf8')), report)
+  // Ellipsoid volumes 4/3·π·abc in voxels (semi-axes from createAnalyticChest on 64 x 56 x 12),
+  // at 0.2 mL per 5 x 5 x 8 mm voxel: 677.8 mL at small i, 524.6 mL at large i. Index axis 0
+  // points to the patient's right (-x) here, so the lung at large i is the right lung.
+  const ellipsoidMl = (a: number, b: number, c: number): number => ((4 / 3) * Math.PI * a * b * c * 200) / 1000
+  const rightMl = ellipsoidMl(0.14 * 64, 0.26 * 56, 0.4 * 12)
+  const leftMl = ellipsoidMl(0.16 * 64, 0.28 * 56, 0.42 * 12)
+  assert.ok(Math.abs(report.measurements.lungVolumeMl.right / rightMl - 1) < 0.03, `right ${report.measurements.lungVolumeMl.right} mL`)
+  assert.ok(Math.abs(report.measurements.lungVolumeMl.left / leftMl - 1) < 0.03, `left ${report.measurements.lungVolumeMl.left} mL`)
+  assert.equal(report.models.lung.trained, true)
+  assert.equal(readFileSync(join(output, 'overview.png')).subarray(1, 4).toString('latin1'), 'PNG')
+
+  const csv = readFileSync(join(output, 'report.csv'), 'utf8').trim().split('\n')
+  assert.equal(csv.length, 2)
+  assert.ok(csv[0].split(',').includes('measurements.percentAffected.total'))
+})
