@@ -1,7 +1,6 @@
 /**
- * The COLI-Net segmentation network, defined once: a 2D HighResNet-style residual network
- * (Li et al., "On the compactness, efficiency, and representation of 3D convolutional
- * networks: brain parcellation as a pretext task", IPMI 2017) with 20 convolution layers.
+ * The COLI-Net segmentation network, defined once: a 2D residual network in the style of
+ * HighResNet (Li et al., 2017) with 20 convolution layers.
  *
  * Counting the convolution layers (default options):
  *   1   initial 3x3 convolution, 1 -> 16 channels
@@ -20,8 +19,11 @@
  * Receptive field: a 3x3 convolution with dilation d widens it by 2d, so it is
  * 3 + 6·2·1 + 6·2·2 + 6·2·4 = 87 pixels square (the 1x1 convolution adds nothing).
  *
- * Only the convolutions followed by BN have no bias; the output convolution has one.
+ * Only the output convolution has a bias. Every path from another convolution passes a BN
+ * before the output, and BN removes a per-channel constant, so a bias there would be inert.
  */
+
+import { InputError } from '../errors.js'
 
 /** Options of the architecture; each has a default that gives the COLI-Net network. */
 export interface HighResNetOptions {
@@ -56,19 +58,19 @@ export const STAGE_DILATIONS = [1, 2, 4] as const
 export function resolveHighResNetOptions(options: Partial<HighResNetOptions> = {}): HighResNetOptions {
   const resolved = { ...DEFAULT_HIGHRESNET_OPTIONS, ...options }
   if (resolved.channels.length !== 3 || resolved.channels.some((c) => !Number.isInteger(c) || c < 1)) {
-    throw new Error(`channels must be three positive integers, got [${resolved.channels}]`)
+    throw new InputError(`channels must be three positive integers, got [${resolved.channels}]`)
   }
   if (resolved.channels[0] > resolved.channels[1] || resolved.channels[1] > resolved.channels[2]) {
-    throw new Error(`channels must not decrease from stage to stage (the shortcut zero-pads), got [${resolved.channels}]`)
+    throw new InputError(`channels must not decrease from stage to stage (the shortcut zero-pads), got [${resolved.channels}]`)
   }
   if (!Number.isInteger(resolved.classes) || resolved.classes < 2) {
-    throw new Error(`classes must be an integer >= 2, got ${resolved.classes}`)
+    throw new InputError(`classes must be an integer >= 2, got ${resolved.classes}`)
   }
   if (!Number.isInteger(resolved.blocksPerStage) || resolved.blocksPerStage < 1) {
-    throw new Error(`blocksPerStage must be a positive integer, got ${resolved.blocksPerStage}`)
+    throw new InputError(`blocksPerStage must be a positive integer, got ${resolved.blocksPerStage}`)
   }
   if (!(resolved.dropoutRate >= 0 && resolved.dropoutRate < 1)) {
-    throw new Error(`dropoutRate must be in [0, 1), got ${resolved.dropoutRate}`)
+    throw new InputError(`dropoutRate must be in [0, 1), got ${resolved.dropoutRate}`)
   }
   return resolved
 }
