@@ -1,6 +1,6 @@
-import { squaredDistanceTransform } from '../volume/distance.js'
+import { squaredDistancesAt, type IndexBox } from '../volume/distance.js'
 import type { Vec3 } from '../volume/volume.js'
-import { boundingBox, surfaceVoxels } from './mask.js'
+import { boundingBox, surfaceVoxelIndices } from './mask.js'
 
 /**
  * Surface distances between a prediction P and a reference G, in mm.
@@ -40,41 +40,32 @@ export function directedSurfaceDistances(
   size: Vec3,
   spacingMm: Vec3,
 ): DirectedDistances {
-  const predictionSurface = surfaceVoxels(prediction, size)
-  const referenceSurface = surfaceVoxels(reference, size)
+  const predictionBox = boundingBox([prediction], size)
+  const referenceBox = boundingBox([reference], size)
+  const predictionSurface = predictionBox === undefined ? new Uint32Array(0) : surfaceVoxelIndices(prediction, size, predictionBox)
+  const referenceSurface = referenceBox === undefined ? new Uint32Array(0) : surfaceVoxelIndices(reference, size, referenceBox)
   // Every surface voxel of both masks lies in this box, so the cropped transform is exact there.
-  const box = boundingBox([predictionSurface, referenceSurface], size)
+  const box = unionBox(predictionBox, referenceBox)
   if (box === undefined) {
     return { predictionToReference: new Float64Array(0), referenceToPrediction: new Float64Array(0) }
   }
-  return {
-    predictionToReference: distancesAt(predictionSurface, referenceSurface, size, spacingMm, box),
-    referenceToPrediction: distancesAt(referenceSurface, predictionSurface, size, spacingMm, box),
-  }
+
+  const voxelCount = (box.end[0] - box.start[0]) * (box.end[1] - box.start[1]) * (box.end[2] - box.start[2])
+  const scratch = new Float64Array(voxelCount)
+  const forward = squaredDistancesAt(referenceSurface, predictionSurface, size, spacingMm, box, scratch)
+  const backward = squaredDistancesAt(predictionSurface, referenceSurface, size, spacingMm, box, scratch)
+  for (let n = 0; n < forward.length; n++) forward[n] = Math.sqrt(forward[n])
+  for (let n = 0; n < backward.length; n++) backward[n] = Math.sqrt(backward[n])
+  return { predictionToReference: forward, referenceToPrediction: backward }
 }
 
-function distancesAt(
-  from: Uint8Array,
-  to: Uint8Array,
-  size: Vec3,
-  spacingMm: Vec3,
-  box: { start: Vec3; end: Vec3 },
-): Float64Array {
-  const squared = squaredDistanceTransform(to, size, spacingMm, box)
-  const [x0, y0, z0] = box.start
-  const bx = box.end[0] - x0
-  const by = box.end[1] - y0
-  const values: number[] = []
-  for (let k = z0; k < box.end[2]; k++) {
-    for (let j = y0; j < box.end[1]; j++) {
-      const row = size[0] * (j + size[1] * k)
-      const boxRow = bx * (j - y0 + by * (k - z0)) - x0
-      for (let i = x0; i < box.end[0]; i++) {
-        if (from[row + i] !== 0) values.push(Math.sqrt(squared[boxRow + i]))
-      }
-    }
+function unionBox(first: IndexBox | undefined, second: IndexBox | undefined): IndexBox | undefined {
+  if (first === undefined) return second
+  if (second === undefined) return first
+  return {
+    start: first.start.map((value, axis) => Math.min(value, second.start[axis])) as Vec3,
+    end: first.end.map((value, axis) => Math.max(value, second.end[axis])) as Vec3,
   }
-  return Float64Array.from(values)
 }
 
 export function surfaceDistanceMetrics(distances: DirectedDistances): SurfaceDistanceMetrics {
@@ -91,7 +82,7 @@ export function surfaceDistanceMetrics(distances: DirectedDistances): SurfaceDis
   return {
     meanSurfaceDistanceMm: (forwardSum + backwardSum) / (forward.length + backward.length),
     averageHausdorffDistanceMm: Math.max(forwardSum / forward.length, backwardSum / backward.length),
-    hausdorff95Mm: Math.max(percentile(forward, 95), percentile(backward, 95)),
+    hausdorff95Mm: Math.max(percentileBySelection(forward, 95), percentileBySelection(backward, 95)),
     hausdorffDistanceMm: Math.max(max(forward), max(backward)),
   }
 }
@@ -125,6 +116,57 @@ function max(values: Float64Array): number {
 export function percentile(values: ArrayLike<number>, q: number): number {
   const sorted = Float64Array.from(values).sort()
   return percentileOfSorted(sorted, q)
+}
+
+/**
+ * Returns the same value as `percentile` without sorting: quickselect (Hoare's FIND, in Wirth's
+ * formulation, which splits runs of equal values evenly) places the lower closest rank, and the
+ * upper one is the minimum of the values above it. Average time is linear in the count.
+ */
+export function percentileBySelection(values: ArrayLike<number>, q: number): number {
+  if (values.length === 0) return NaN
+  const work = Float64Array.from(values)
+  const position = ((work.length - 1) * q) / 100
+  const lower = Math.floor(position)
+  const lowerValue = selectInPlace(work, lower)
+  let upperValue = lowerValue
+  if (lower + 1 < work.length) {
+    upperValue = Infinity
+    for (let n = lower + 1; n < work.length; n++) if (work[n] < upperValue) upperValue = work[n]
+  }
+  return lowerValue + (position - lower) * (upperValue - lowerValue)
+}
+
+/**
+ * Rearranges `values` so that values[rank] is the value of that rank in ascending order, with no
+ * larger value before it and no smaller value after it, and returns it.
+ */
+function selectInPlace(values: Float64Array, rank: number): number {
+  let left = 0
+  let right = values.length - 1
+  while (left < right) {
+    const pivot = medianOfThree(values[left], values[(left + right) >> 1], values[right])
+    let i = left
+    let j = right
+    do {
+      while (values[i] < pivot) i++
+      while (pivot < values[j]) j--
+      if (i <= j) {
+        const swap = values[i]
+        values[i] = values[j]
+        values[j] = swap
+        i++
+        j--
+      }
+    } while (i <= j)
+    if (j < rank) left = i
+    if (rank < i) right = j
+  }
+  return values[rank]
+}
+
+function medianOfThree(a: number, b: number, c: number): number {
+  return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c))
 }
 
 export function percentileOfSorted(sorted: ArrayLike<number>, q: number): number {
