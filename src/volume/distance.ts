@@ -297,7 +297,12 @@ function transformAlongZ(distance: Float64Array, grid: BoxGrid, seedSlices: Int3
 
 /**
  * z pass at the query voxels only: groups the queries by box column (counting sort, which keeps
- * them in ascending z within a column) and evaluates each column's envelope at its queries.
+ * them in ascending z within a column) and finds each query's minimum over the seed slices.
+ *
+ * Near a surface the minimum sits in a nearby slice, so each query first scans the seed slices
+ * outward from its own. It stops once s² Δz² alone reaches the best value found, because the
+ * values are non-negative and farther slices cannot do better. When a column's scans have read more than
+ * twice its seed count, its remaining queries use the lower envelope, which bounds the cost.
  */
 function transformAlongZAt(
   distance: Float64Array,
@@ -310,6 +315,7 @@ function transformAlongZAt(
   const { nx, ny, nz } = grid
   const spacingSquared = spacingMm * spacingMm
   const sliceSize = nx * ny
+  const seedCount = seedSlices.length
 
   const columnOf = new Int32Array(queries.length)
   const sliceOf = new Int32Array(queries.length)
@@ -326,13 +332,46 @@ function transformAlongZAt(
   const fill = columnStart.slice(0, sliceSize)
   for (let n = 0; n < queries.length; n++) order[fill[columnOf[n]]++] = n
 
+  // firstSeedFrom[k]: index in seedSlices of the first seed slice at or above slice k.
+  const firstSeedFrom = new Int32Array(nz + 1)
+  for (let k = nz - 1, s = seedCount; k >= 0; k--) {
+    while (s > 0 && seedSlices[s - 1] >= k) s--
+    firstSeedFrom[k] = s
+  }
+
   const envelope = new Envelope(nz)
   const { vertices, heights, boundaries } = envelope
   for (let column = 0; column < sliceSize; column++) {
-    if (columnStart[column] === columnStart[column + 1]) continue
-    buildEnvelope(distance, column, sliceSize, seedSlices, seedSlices.length, spacingSquared, envelope)
+    let m = columnStart[column]
+    const end = columnStart[column + 1]
+    let reads = 0
+    for (; m < end && reads <= 2 * seedCount; m++) {
+      const n = order[m]
+      const k = sliceOf[n]
+      let best = Infinity
+      for (let s = firstSeedFrom[k]; s < seedCount; s++) {
+        const offset = seedSlices[s] - k
+        const base = spacingSquared * offset * offset
+        if (base >= best) break
+        const candidate = base + distance[column + sliceSize * seedSlices[s]]
+        if (candidate < best) best = candidate
+        reads++
+      }
+      for (let s = firstSeedFrom[k] - 1; s >= 0; s--) {
+        const offset = k - seedSlices[s]
+        const base = spacingSquared * offset * offset
+        if (base >= best) break
+        const candidate = base + distance[column + sliceSize * seedSlices[s]]
+        if (candidate < best) best = candidate
+        reads++
+      }
+      result[n] = best
+    }
+    if (m === end) continue
+
+    buildEnvelope(distance, column, sliceSize, seedSlices, seedCount, spacingSquared, envelope)
     let segment = 0
-    for (let m = columnStart[column]; m < columnStart[column + 1]; m++) {
+    for (; m < end; m++) {
       const n = order[m]
       const k = sliceOf[n]
       while (boundaries[segment + 1] < k) segment++

@@ -162,3 +162,14 @@ test('percentile by selection of few values', () => {
   assert.equal(percentileBySelection([2, 1], 95), 1.95)
   assert.equal(percentileBySelection([4, 4, 4, 4], 95), percentile([4, 4, 4, 4], 95))
 })
+
+test('distances along a column of queries', () => {
+  // Feature voxel (0, 0, 0) and queries filling column (5, 5) over 40 slices, at spacing
+  // 0.5 x 2 x 3. Most queries exceed the scan budget and use the lower envelope.
+  // Expected: 0.25 · 25 + 4 · 25 + 9 · k².
+  const size: Vec3 = [8, 8, 40]
+  const queries = Uint32Array.from({ length: 40 }, (_, k) => 5 + 8 * (5 + 8 * k))
+  const box = { start: [0, 0, 0] as Vec3, end: size }
+  const squared = squaredDistancesAt(Uint32Array.from([0]), queries, size, [0.5, 2, 3], box)
+  for (let k = 0; k < 40; k++) assert.equal(squared[k], 106.25 + 9 * k * k, `slice ${k}`)
+})
