@@ -26,7 +26,7 @@ export interface CohortCase {
  */
 export function readCohortManifest(path: string): CohortCase[] {
   if (!existsSync(path)) throw new InputError(`cohort manifest not found: ${path}`)
-  const rows = parseCsv(readFileSync(path, 'utf8'))
+  const rows = parseCsv(readFileSync(path, 'utf8'), path)
   if (rows.length < 2) throw new InputError(`${path}: expected a header row and at least one case row, found ${rows.length} rows`)
   const header = rows[0].map((name) => name.trim())
   const missing = COHORT_COLUMNS.filter((column) => !header.includes(column))

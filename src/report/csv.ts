@@ -1,14 +1,33 @@
+import { InputError } from '../errors.js'
+
+export interface CsvRecord {
+  /** Line on which the record starts (1-based). */
+  row: number
+  fields: string[]
+}
+
 /**
- * Parses CSV text (RFC 4180: comma separator, double-quoted fields that may hold commas, quotes
- * doubled inside quotes, CRLF or LF line ends) into rows of fields. Empty lines are skipped.
+ * Splits CSV text into records (RFC 4180: comma separator, double-quoted fields that may hold
+ * commas, line breaks and doubled quotes; LF or CRLF line ends), keeping the line each record
+ * starts on. Lines that are empty or hold only spaces are skipped.
  */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = []
-  let row: string[] = []
+export function parseCsvRecords(text: string, path: string): CsvRecord[] {
+  const records: CsvRecord[] = []
+  let fields: string[] = []
   let field = ''
   let quoted = false
+  let line = 1
+  let recordLine = 1
+
+  const endRecord = () => {
+    fields.push(field)
+    if (fields.length > 1 || fields[0]!.trim() !== '') records.push({ row: recordLine, fields })
+    fields = []
+    field = ''
+  }
+
   for (let n = 0; n < text.length; n++) {
-    const character = text[n]
+    const character = text[n]!
     if (quoted) {
       if (character === '"' && text[n + 1] === '"') {
         field += '"'
@@ -16,6 +35,7 @@ export function parseCsv(text: string): string[][] {
       } else if (character === '"') {
         quoted = false
       } else {
+        if (character === '\n') line++
         field += character
       }
       continue
@@ -23,21 +43,25 @@ export function parseCsv(text: string): string[][] {
     if (character === '"') {
       quoted = true
     } else if (character === ',') {
-      row.push(field)
+      fields.push(field)
       field = ''
     } else if (character === '\n' || character === '\r') {
       if (character === '\r' && text[n + 1] === '\n') n++
-      row.push(field)
-      if (row.length > 1 || row[0] !== '') rows.push(row)
-      row = []
-      field = ''
+      endRecord()
+      line++
+      recordLine = line
     } else {
       field += character
     }
   }
-  row.push(field)
-  if (row.length > 1 || row[0] !== '') rows.push(row)
-  return rows
+  if (quoted) throw new InputError(`${path} row ${recordLine}: a quoted field is not closed; add the closing double quote`)
+  endRecord()
+  return records
+}
+
+/** Parses CSV text into rows of fields (see parseCsvRecords); `source` names it in errors. */
+export function parseCsv(text: string, source = 'CSV text'): string[][] {
+  return parseCsvRecords(text, source).map((record) => record.fields)
 }
 
 /** Formats one CSV field, quoting it when it holds a comma, a quote or a line break. */

@@ -2,6 +2,7 @@ import type { SegmentationResult } from '../pipeline/segment.js'
 import { NETWORK_STAGES } from '../pipeline/segment.js'
 import type { SegmentationModel } from '../pipeline/model.js'
 import type { Volume } from '../volume/volume.js'
+import { formatCsvField } from './csv.js'
 import { computeRadiomics } from '../metrics/radiomics/radiomics.js'
 import { measureLungsAndLesions, type LungMeasurements } from './measurements.js'
 
@@ -115,16 +116,13 @@ function flatten(value: unknown, prefix: string, into: Map<string, string>): voi
   }
 }
 
-function csvField(text: string): string {
-  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
-}
 
 /** Formats the report as CSV: a header row of dotted field names and one row of values. */
 export function reportToCsv(report: SegmentationReport): string {
   const fields = new Map<string, string>()
   flatten(report, '', fields)
   const names = [...fields.keys()]
-  return `${names.map(csvField).join(',')}\n${names.map((name) => csvField(fields.get(name)!)).join(',')}\n`
+  return `${names.map(formatCsvField).join(',')}\n${names.map((name) => formatCsvField(fields.get(name)!)).join(',')}\n`
 }
 
 function formatNumber(value: number | null, digits = 1): string {

@@ -15,6 +15,7 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { InputError } from '../errors.js'
+import { parseCsvRecords } from '../report/csv.js'
 
 export interface ManifestRow {
   /** Row number in the file, counting the header as row 1 (a spreadsheet's row number). */
@@ -127,66 +128,3 @@ function resolvePath(folder: string, path: string): string {
   return isAbsolute(path) ? path : resolve(folder, path)
 }
 
-interface CsvRecord {
-  /** Line on which the record starts (1-based). */
-  row: number
-  fields: string[]
-}
-
-/**
- * Splits CSV text into records (RFC 4180: comma separator, double-quoted fields that may hold
- * commas, line breaks and doubled quotes; LF or CRLF line ends), keeping the line each record
- * starts on. Lines that are empty or hold only spaces are skipped.
- */
-function parseCsvRecords(text: string, path: string): CsvRecord[] {
-  const records: CsvRecord[] = []
-  let fields: string[] = []
-  let field = ''
-  let quoted = false
-  let line = 1
-  let recordLine = 1
-
-  const endRecord = () => {
-    fields.push(field)
-    if (fields.length > 1 || fields[0]!.trim() !== '') records.push({ row: recordLine, fields })
-    fields = []
-    field = ''
-  }
-
-  for (let n = 0; n < text.length; n++) {
-    const character = text[n]!
-    if (quoted) {
-      if (character === '"' && text[n + 1] === '"') {
-        field += '"'
-        n++
-      } else if (character === '"') {
-        quoted = false
-      } else {
-        if (character === '\n') line++
-        field += character
-      }
-      continue
-    }
-    if (character === '"') {
-      quoted = true
-    } else if (character === ',') {
-      fields.push(field)
-      field = ''
-    } else if (character === '\n' || character === '\r') {
-      if (character === '\r' && text[n + 1] === '\n') n++
-      endRecord()
-      line++
-      recordLine = line
-    } else {
-      field += character
-    }
-  }
-  if (quoted) throw new InputError(`${path} row ${recordLine}: a quoted field is not closed; add the closing double quote`)
-  endRecord()
-  return records
-}
-
-/** Quotes a CSV field when it contains a comma, quote or line break. */
-export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value
-}

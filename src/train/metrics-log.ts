@@ -61,7 +61,7 @@ export function appendEpochRecord(path: string, classNames: readonly string[], r
 /** Reads the epochs recorded so far; an absent file gives none. */
 export function readEpochRecords(path: string, classCount: number): EpochRecord[] {
   if (!existsSync(path)) return []
-  const rows = parseCsv(readFileSync(path, 'utf8')).slice(1)
+  const rows = parseCsv(readFileSync(path, 'utf8'), path).slice(1)
   const value = (text: string | undefined) => (text === undefined || text === '' ? NaN : Number(text))
   return rows.map((fields) => {
     const dice = fields.slice(5, 5 + classCount - 1).map(value)

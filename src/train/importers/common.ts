@@ -10,7 +10,7 @@ import { readVolume } from '../../io/read.js'
 import { indexToPhysical, type Volume } from '../../volume/volume.js'
 import { writeFileAtomic } from '../run-folder.js'
 import type { Task } from '../labels.js'
-import { csvField } from '../manifest.js'
+import { formatCsvField } from '../../report/csv.js'
 
 export interface ImportRow {
   /** Absolute paths. */
@@ -139,7 +139,7 @@ export function writeManifest(path: string, rows: readonly ImportRow[], force: b
   }
   const lines = ['image,label,patient,centre,label_map']
   for (const row of rows) {
-    lines.push([relativeTo(row.image), relativeTo(row.label), row.patient, row.centre, row.labelMap ?? ''].map(csvField).join(','))
+    lines.push([relativeTo(row.image), relativeTo(row.label), row.patient, row.centre, row.labelMap ?? ''].map(formatCsvField).join(','))
   }
   writeFileAtomic(path, `${lines.join('\n')}\n`)
 }
