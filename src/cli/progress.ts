@@ -7,11 +7,12 @@ export type Verbosity = 'quiet' | 'normal' | 'verbose'
  */
 export class Progress {
   private lastLoggedTenth = new Map<string, number>()
-  private barActive = false
+  /** True while a redrawn bar occupies the terminal's last line. */
+  protected barActive = false
 
   constructor(
-    private readonly verbosity: Verbosity,
-    private readonly stream: NodeJS.WriteStream = process.stderr,
+    protected readonly verbosity: Verbosity,
+    protected readonly stream: NodeJS.WriteStream = process.stderr,
   ) {}
 
   /** Prints one log line (not with --quiet). */
@@ -50,7 +51,8 @@ export class Progress {
     }
   }
 
-  private endBar(): void {
+  /** Ends a redrawn bar's line, so the next output starts on a new line. */
+  protected endBar(): void {
     if (this.barActive) {
       this.stream.write('\n')
       this.barActive = false

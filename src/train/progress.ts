@@ -1,9 +1,11 @@
+import { Progress } from '../cli/progress.js'
+
 /**
  * Training progress on stderr. A terminal gets a redrawn bar with loss, throughput and estimated
  * time left, a file or pipe gets plain lines at every 10 % of an epoch, and quiet gets nothing.
  * Results go to the run folder, never here.
  */
-export type TrainingVerbosity = 'quiet' | 'normal' | 'verbose'
+export type { Verbosity as TrainingVerbosity } from '../cli/progress.js'
 
 export interface StepStatus {
   epoch: number
@@ -19,31 +21,10 @@ export interface StepStatus {
   runSecondsLeft: number
 }
 
-export class TrainingProgress {
-  private barActive = false
+/** Progress of a training run; log, detail and warn behave as in the other commands. */
+export class TrainingProgress extends Progress {
   private lastTenth = -1
   private lastValidationQuarter = -1
-
-  constructor(
-    private readonly verbosity: TrainingVerbosity,
-    private readonly stream: NodeJS.WriteStream = process.stderr,
-  ) {}
-
-  log(message: string): void {
-    if (this.verbosity === 'quiet') return
-    this.endBar()
-    this.stream.write(`${message}\n`)
-  }
-
-  detail(message: string): void {
-    if (this.verbosity === 'verbose') this.log(message)
-  }
-
-  warn(message: string): void {
-    if (this.verbosity === 'quiet') return
-    this.endBar()
-    this.stream.write(`warning: ${message}\n`)
-  }
 
   step(status: StepStatus): void {
     if (this.verbosity === 'quiet') return
@@ -81,13 +62,6 @@ export class TrainingProgress {
     if (quarter !== this.lastValidationQuarter) {
       this.lastValidationQuarter = quarter
       this.stream.write(`${text}\n`)
-    }
-  }
-
-  private endBar(): void {
-    if (this.barActive) {
-      this.stream.write('\n')
-      this.barActive = false
     }
   }
 }
