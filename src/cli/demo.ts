@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { InputError } from '../errors.js'
@@ -15,7 +17,9 @@ airways, ground-glass and consolidation lesions), segments it exactly as "coline
 writes the same outputs and prints the report with Dice against the phantom's known truth.
 
 Options:
-  -o, --output <folder>   output folder (default colinet-demo; earlier demo outputs there are replaced)
+  -o, --output <folder>   output folder (default colinet-demo); an earlier demo's outputs there
+                          are replaced, other results only with --force
+      --force             overwrite outputs of colinet segment in the output folder
       --size <x,y,z>      phantom size in voxels (default 128,128,48)
       --seed <n>          phantom seed (default 1)
       --format <name>     mask file format: nifti (default) or nrrd
@@ -35,6 +39,22 @@ function parseSize(text: string | undefined): Vec3 {
   return parts as Vec3
 }
 
+/**
+ * True when the folder has no report.json or one written by a demo: a demo may replace its own
+ * generated outputs, but not the results of a real segmentation.
+ */
+function containsOnlyDemoOutputs(folder: string): boolean {
+  const reportPath = join(folder, 'report.json')
+  if (!existsSync(reportPath)) return true
+  try {
+    return (JSON.parse(readFileSync(reportPath, 'utf8')) as { input?: { path?: string } }).input?.path === DEMO_INPUT_PATH
+  } catch {
+    return false
+  }
+}
+
+const DEMO_INPUT_PATH = '(built-in phantom)'
+
 function dice(prediction: Uint8Array, reference: Uint8Array, label?: number): number {
   const select = (mask: Uint8Array): Uint8Array => (label === undefined ? mask : Uint8Array.from(mask, (value) => (value === label ? 1 : 0)))
   return overlapMetrics(confusionCounts(select(prediction), select(reference))).dice
@@ -52,6 +72,7 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
       'lung-model': { type: 'string' },
       'lesion-model': { type: 'string' },
       json: { type: 'boolean' },
+      force: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
       verbose: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
@@ -64,6 +85,7 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw new InputError(`demo takes no input file, got ${positionals.join(' ')}; use colinet segment for your own CT`)
 
   const progress = new Progress(verbosityOf(values))
+  const outputFolder = values.output ?? 'colinet-demo'
   const size = parseSize(values.size)
   const seed = parsePositiveInteger(values.seed, '--seed', 1)
   const buildStart = performance.now()
@@ -74,13 +96,12 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
   try {
     const { report, result } = await segmentAndWrite(
       phantom.ct,
-      { path: '(built-in phantom)', description: `synthetic chest phantom, seed ${seed}`, readSeconds: buildSeconds, warnings: [] },
+      { path: DEMO_INPUT_PATH, description: `synthetic chest phantom, seed ${seed}`, readSeconds: buildSeconds, warnings: [] },
       models,
       {
-        outputFolder: values.output ?? 'colinet-demo',
+        outputFolder,
         format: parseFormat(values.format),
-        // Demo outputs are generated data, so a second demo run replaces the first.
-        force: true,
+        force: values.force === true || containsOnlyDemoOutputs(outputFolder),
         json: values.json ?? false,
         batchSize: 8,
         progress,

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, writ
 import { basename, dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { InputError } from '../errors.js'
+import { checkHounsfieldUnits } from '../pipeline/input-checks.js'
 import { readVolume } from '../io/read.js'
 import {
   evaluateStructure,
@@ -149,6 +150,7 @@ async function loadPair(
   let ct: Volume | undefined
   if (ctPath !== undefined) {
     ct = (await readVolume(ctPath)).volume
+    checkHounsfieldUnits(ct)
     const ctMismatch = describeGeometryMismatch(ct, reference)
     if (ctMismatch !== undefined) {
       throw new InputError(`${where}the CT ${ctPath} and the reference mask ${referencePath} lie on different grids (${ctMismatch}); give the CT the masks were drawn on`)
@@ -167,6 +169,10 @@ async function evaluateSingleCommand(
 ): Promise<void> {
   if (output !== undefined) assertUsableOutputFolder(output)
   const { prediction, reference, ct } = await loadPair(predictionPath, referencePath, ctPath, settings.resample, '')
+  const label = settings.structureOptions.label
+  if (label !== undefined && !prediction.data.includes(label) && !reference.data.includes(label)) {
+    throw new InputError(`--label ${label}: neither the predicted nor the reference mask contains label ${label}; check the label values of the masks`)
+  }
   const metrics = evaluateStructure(prediction, reference, { ...settings.structureOptions, ct })
 
   const document = { prediction: resolve(predictionPath), reference: resolve(referencePath), ct: ctPath && resolve(ctPath), metrics }

@@ -68,6 +68,9 @@ export async function runLabelLungsCommand(argv: string[]): Promise<number> {
   const warnings = [...input.warnings, ...checkHounsfieldUnits(input.volume)]
   const result = labelLungs(input.volume, { thresholdHu, closingRadiusMm })
   warnings.push(...result.warnings)
+  if (!result.lung.data.some((label) => label !== 0)) {
+    throw new InputError(`no lung found in ${positionals[0]}: no air region below ${thresholdHu} HU enclosed by the body; expected a chest CT that includes the lungs`)
+  }
 
   await writeVolume(output, result.lung, { force: values.force })
   if (values.overlay !== undefined) writeFileSync(values.overlay, encodePng(renderLungOverlay(input.volume, result.lung.data)))

@@ -33,8 +33,12 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    if (name === undefined) {
+      process.stderr.write(`${USAGE}\n`)
+      return INPUT_ERROR_EXIT_CODE
+    }
     process.stdout.write(`${USAGE}\n`)
-    return name === undefined ? 1 : 0
+    return 0
   }
   if (name === '--version') {
     process.stdout.write(`${COLINET_VERSION}\n`)
@@ -50,8 +54,14 @@ export async function main(argv: string[]): Promise<number> {
     const command = await load()
     return await command(rest)
   } catch (error) {
-    if (error instanceof InputError || isArgumentError(error)) {
-      process.stderr.write(`colinet ${name}: ${(error as Error).message}\n`)
+    if (error instanceof InputError) {
+      process.stderr.write(`colinet ${name}: ${error.message}\n`)
+      return INPUT_ERROR_EXIT_CODE
+    }
+    if (isArgumentError(error)) {
+      // parseArgs' own text suggests "--" for positionals, which colinet does not need.
+      const message = (error as Error).message.split('. To specify a positional argument')[0]
+      process.stderr.write(`colinet ${name}: ${message}; see colinet ${name} --help\n`)
       return INPUT_ERROR_EXIT_CODE
     }
     throw error

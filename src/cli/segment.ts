@@ -72,10 +72,15 @@ export function parseFormat(text: string | undefined): 'nifti' | 'nrrd' {
 }
 
 /** Output file names for a mask format. */
-export function outputFileNames(format: 'nifti' | 'nrrd'): { lung: string; lesion: string; labels: string; all: string[] } {
+export function outputFileNames(format: 'nifti' | 'nrrd'): { lung: string; lesion: string; labels: string; all: string[]; otherFormat: string[] } {
   const extension = format === 'nrrd' ? '.nrrd' : '.nii.gz'
+  const otherExtension = format === 'nrrd' ? '.nii.gz' : '.nrrd'
   const names = { lung: `lung${extension}`, lesion: `lesion${extension}`, labels: `labels${extension}` }
-  return { ...names, all: [names.lung, names.lesion, names.labels, 'report.json', 'report.csv', 'overview.png'] }
+  return {
+    ...names,
+    all: [names.lung, names.lesion, names.labels, 'report.json', 'report.csv', 'overview.png'],
+    otherFormat: ['lung', 'lesion', 'labels'].map((name) => `${name}${otherExtension}`),
+  }
 }
 
 /**
@@ -89,8 +94,14 @@ export async function segmentAndWrite(
   options: SegmentRunOptions,
 ): Promise<SegmentRunResult> {
   const names = outputFileNames(options.format)
-  const output = new StagedOutput(options.outputFolder, names.all, options.force)
+  const output = new StagedOutput(options.outputFolder, names.all, options.force, names.otherFormat)
   const { progress } = options
+  // Ctrl-C removes the staged files before the process ends.
+  const onInterrupt = (): void => {
+    output.abort()
+    process.exit(130)
+  }
+  process.once('SIGINT', onInterrupt)
   try {
     for (const warning of untrainedModelWarnings([models.lung, models.lesion])) progress.warn(warning)
     progress.log(`segmenting ${input.description} (${ct.size.join(' x ')} voxels)`)
@@ -98,7 +109,7 @@ export async function segmentAndWrite(
       lungModel: models.lung,
       lesionModel: models.lesion,
       batchSize: options.batchSize,
-      onProgress: (stage, done, total) => progress.update(stage, done, total),
+      onProgress: (stage, done, total) => progress.update(stage === 'lungNetwork' ? 'lung network' : 'lesion network', done, total),
     })
 
     const writeStart = performance.now()
@@ -134,6 +145,8 @@ export async function segmentAndWrite(
   } catch (error) {
     output.abort()
     throw error
+  } finally {
+    process.removeListener('SIGINT', onInterrupt)
   }
 }
 

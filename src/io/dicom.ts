@@ -11,10 +11,13 @@ const TAG_SERIES_DESCRIPTION = '0008|103e'
 const TAG_SERIES_UID = '0020|000e'
 const TAG_ORIENTATION = '0020|0037'
 const TAG_ROWS = '0028|0010'
+const TAG_PATIENT_ID = '0010|0020'
 
 /** One DICOM series found in a folder. */
 export interface DicomSeries {
   uid: string
+  /** PatientID of the series' first file ('' when absent). */
+  patientId: string
   modality: string
   description: string
   files: string[]
@@ -73,7 +76,7 @@ export function planeOfOrientation(orientation: number[]): string {
  */
 export async function findDicomSeries(folder: string): Promise<DicomSeries[]> {
   const bySeries = new Map<string, DicomSeries>()
-  const tagsToRead = { tags: [TAG_MODALITY, TAG_IMAGE_TYPE, TAG_SERIES_DESCRIPTION, TAG_SERIES_UID, TAG_ORIENTATION, TAG_ROWS] }
+  const tagsToRead = { tags: [TAG_MODALITY, TAG_IMAGE_TYPE, TAG_SERIES_DESCRIPTION, TAG_PATIENT_ID, TAG_SERIES_UID, TAG_ORIENTATION, TAG_ROWS] }
 
   for (const file of listFiles(folder)) {
     const tags = await readSeriesTags(file, tagsToRead.tags)
@@ -86,6 +89,7 @@ export async function findDicomSeries(folder: string): Promise<DicomSeries[]> {
       const orientation = (tags.get(TAG_ORIENTATION) ?? '').split('\\').map(Number)
       series = {
         uid,
+        patientId: tags.get(TAG_PATIENT_ID) ?? '',
         modality: tags.get(TAG_MODALITY) ?? '',
         description: tags.get(TAG_SERIES_DESCRIPTION) ?? '',
         files: [],
@@ -118,8 +122,12 @@ export function chooseSeries(series: DicomSeries[], seriesUid?: string): DicomSe
   let pool = series
   if (ct.length > 0) pool = ct
   else if (volumetric.length > 0) pool = volumetric
-  const rank = (candidate: DicomSeries): number => (candidate.plane === 'axial' ? 1e6 : 0) + candidate.files.length
-  return [...pool].sort((a, b) => rank(b) - rank(a))[0]
+  return [...pool].sort((a, b) => seriesRank(b) - seriesRank(a))[0]
+}
+
+/** Ranks series for automatic choice: axial first, then by number of files. */
+function seriesRank(candidate: DicomSeries): number {
+  return (candidate.plane === 'axial' ? 1e6 : 0) + candidate.files.length
 }
 
 function describeSeries(series: DicomSeries): string {
@@ -135,10 +143,23 @@ export async function readDicomFolder(folder: string, seriesUid?: string): Promi
     throw new InputError(`no DICOM image files found in folder ${folder} (expected a CT series, or a NIfTI/NRRD/MHA file)`)
   }
 
+  const patients = [...new Set(series.map((candidate) => candidate.patientId))]
+  if (patients.length > 1 && seriesUid === undefined) {
+    const listing = series.map((candidate) => `${candidate.patientId || '(no PatientID)'}: ${describeSeries(candidate)}`).join('; ')
+    throw new InputError(
+      `folder ${folder} contains series of ${patients.length} patients; give the folder of one patient, or pick a series with --series <uid>. Found ${listing}`,
+    )
+  }
+
   const chosen = chooseSeries(series, seriesUid)
-  const warnings = series
+  const warnings: string[] = []
+  const ties = series.filter((candidate) => candidate !== chosen && seriesRank(candidate) === seriesRank(chosen) && candidate.modality === chosen.modality)
+  if (seriesUid === undefined && ties.length > 0) {
+    warnings.push(`${ties.length + 1} series have ${chosen.files.length} slices; took ${chosen.uid}, pick another with --series <uid>`)
+  }
+  warnings.push(...series
     .filter((candidate) => candidate !== chosen)
-    .map((candidate) => `skipped DICOM ${describeSeries(candidate)}`)
+    .map((candidate) => `skipped DICOM ${describeSeries(candidate)}`))
   if (chosen.modality !== 'CT') warnings.push(`the chosen series has modality ${chosen.modality || 'unknown'}, not CT`)
 
   let image: Image

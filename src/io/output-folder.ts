@@ -15,10 +15,16 @@ export class StagedOutput {
    * Checks that none of `fileNames` exists in `folder` (unless `force`) before any work starts,
    * and creates the folder and its staging area.
    */
+  /**
+   * `staleFileNames` are earlier outputs that the new files replace under other names (masks in
+   * the other format); with `force` they are removed on commit so no old mask sits beside a new
+   * report.
+   */
   constructor(
     readonly folder: string,
     private readonly fileNames: readonly string[],
-    force: boolean,
+    private readonly force: boolean,
+    private readonly staleFileNames: readonly string[] = [],
   ) {
     StagedOutput.checkWritable(folder, fileNames, force)
     this.createdFolder = !existsSync(folder)
@@ -51,6 +57,7 @@ export class StagedOutput {
       if (!existsSync(staged)) throw new Error(`StagedOutput: ${name} was declared but not written`)
     }
     for (const name of this.fileNames) renameSync(join(this.stagingFolder, name), join(this.folder, name))
+    if (this.force) for (const name of this.staleFileNames) rmSync(join(this.folder, name), { force: true })
     rmSync(this.stagingFolder, { recursive: true, force: true })
     this.committed = true
   }

@@ -125,8 +125,8 @@ export function reportToCsv(report: SegmentationReport): string {
   return `${names.map(formatCsvField).join(',')}\n${names.map((name) => formatCsvField(fields.get(name)!)).join(',')}\n`
 }
 
-function formatNumber(value: number | null, digits = 1): string {
-  return value === null ? 'n/a' : value.toFixed(digits)
+function formatNumber(value: number | null, digits = 1, unit = ''): string {
+  return value === null ? 'n/a' : `${value.toFixed(digits)}${unit}`
 }
 
 /** Formats a short plain-text summary for the terminal. */
@@ -137,7 +137,7 @@ export function reportToText(report: SegmentationReport): string {
     `             ${report.input.size.join(' x ')} voxels, ${report.input.spacingMm.map((s) => s.toFixed(3)).join(' x ')} mm`,
     `lung         ${formatNumber(m.lungVolumeMl.total)} mL (right ${formatNumber(m.lungVolumeMl.right)}, left ${formatNumber(m.lungVolumeMl.left)})`,
     `lesion       ${formatNumber(m.lesionVolumeMl.total)} mL (right ${formatNumber(m.lesionVolumeMl.right)}, left ${formatNumber(m.lesionVolumeMl.left)})`,
-    `affected     ${formatNumber(m.percentAffected.total)} % of lung (right ${formatNumber(m.percentAffected.right)} %, left ${formatNumber(m.percentAffected.left)} %)`,
+    `affected     ${formatNumber(m.percentAffected.total, 1, ' %')} of lung (right ${formatNumber(m.percentAffected.right, 1, ' %')}, left ${formatNumber(m.percentAffected.left, 1, ' %')})`,
     `lung HU      mean ${formatNumber(m.lungHu.mean)}, SD ${formatNumber(m.lungHu.sd)}`,
     `lesion HU    mean ${formatNumber(m.lesionHu.mean)}, SD ${formatNumber(m.lesionHu.sd)}`,
     `slices       ${report.slices.total} (lesion network on ${report.slices.lesionNetwork} with lung)`,

@@ -51,3 +51,32 @@ test('segment writes NRRD masks, report and overview', async () => {
   assert.equal(csv.length, 2)
   assert.ok(csv[0].split(',').includes('measurements.percentAffected.total'))
 })
+
+test('segment --force replaces masks of the other format', async () => {
+  const chest = createAnalyticChest([48, 40, 6])
+  const input = join(folder, 'small.nii.gz')
+  await writeVolume(input, chest.ct)
+  const output = join(folder, 'formats')
+  const models = ['--lung-model', join(folder, 'lung.onnx'), '--lesion-model', join(folder, 'lesion.onnx')]
+  assert.equal(runColinet(['segment', input, '-o', output, '--quiet', ...models]).status, 0)
+
+  const run = runColinet(['segment', input, '-o', output, '--quiet', '--force', '--format', 'nrrd', ...models])
+  assert.equal(run.status, 0, run.stderr)
+  assert.deepEqual(readdirSync(output).sort(), ['labels.nrrd', 'lesion.nrrd', 'lung.nrrd', 'overview.png', 'report.csv', 'report.json'])
+})
+
+test('demo keeps results of segment without --force', async () => {
+  const output = join(folder, 'formats')
+  const before = readFileSync(join(output, 'report.json'), 'utf8')
+  const run = runColinet(['demo', '-o', output, '--size', '32,32,8', '--quiet',
+    '--lung-model', join(folder, 'lung.onnx'), '--lesion-model', join(folder, 'lesion.onnx')])
+  assert.equal(run.status, 2)
+  assert.match(run.stderr, /already has .*report\.json.*; use --force to overwrite/)
+  assert.equal(readFileSync(join(output, 'report.json'), 'utf8'), before)
+})
+
+test('unknown option points to help', () => {
+  const run = runColinet(['segment', '--bogus'])
+  assert.equal(run.status, 2)
+  assert.equal(run.stderr.trim(), "colinet segment: Unknown option '--bogus'; see colinet segment --help")
+})

@@ -44,13 +44,13 @@ export const RADIOMIC_FEATURE_NAMES: readonly string[] = [
 export function computeRadiomics(image: Volume, mask: Volume, options: RadiomicsOptions = {}): Record<string, number> {
   const mismatch = describeGeometryMismatch(image, mask)
   if (mismatch !== undefined) {
-    throw new InputError(`radiomics: the mask does not lie on the image grid (${mismatch}); resample the mask onto the image first`)
+    throw new InputError(`the mask does not lie on the image grid (${mismatch}); resample the mask onto the image first`)
   }
   const region = binarizeLabels(mask, options.label)
   const values = regionValues(image, region.data, options)
   if (values.length === 0) {
     const which = options.label === undefined ? 'non-zero voxel' : `voxel with label ${options.label}`
-    throw new InputError(`radiomics: the mask has no ${which} (after resegmentation, if set); nothing to measure`)
+    throw new InputError(`the mask has no ${which} (after resegmentation, if set); nothing to measure`)
   }
 
   const { spacingMm } = image

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, test } from 'node:test'
+import { writeVolume } from '../../src/io/write.js'
+import { createAnalyticChest } from '../support/analytic-chest.js'
+import { runColinet } from '../support/cli.js'
+
+const folder = mkdtempSync(join(tmpdir(), 'colinet-commands-'))
+after(() => rmSync(folder, { recursive: true, force: true }))
+
+test('evaluate rejects a label neither mask has', async () => {
+  const chest = createAnalyticChest([32, 28, 6])
+  const mask = join(folder, 'lung.nii.gz')
+  await writeVolume(mask, chest.lung)
+  const run = runColinet(['evaluate', '--pred', mask, '--ref', mask, '--label', '3'])
+  assert.equal(run.status, 2)
+  assert.match(run.stderr, /--label 3: neither the predicted nor the reference mask contains label 3/)
+})
+
+test('evaluate rejects a CT that is not in HU', async () => {
+  const chest = createAnalyticChest([32, 28, 6])
+  const mask = join(folder, 'lung-hu.nii.gz')
+  const ct = join(folder, 'eight-bit.nii.gz')
+  await writeVolume(mask, chest.lung)
+  await writeVolume(ct, { ...chest.ct, data: Uint8Array.from(chest.ct.data, (hu) => Math.round((hu + 1000) / 8)) })
+  const run = runColinet(['evaluate', '--pred', mask, '--ref', mask, '--ct', ct])
+  assert.equal(run.status, 2)
+  assert.match(run.stderr, /expected a CT in Hounsfield units/)
+})
+
+test('label-lungs without lungs exits 2 and writes nothing', async () => {
+  const chest = createAnalyticChest([48, 40, 6])
+  const input = join(folder, 'no-lungs.nii.gz')
+  await writeVolume(input, { ...chest.ct, data: Int16Array.from(chest.ct.data, (hu) => (hu === -850 ? 40 : hu)) })
+  const output = join(folder, 'label.nii.gz')
+  const run = runColinet(['label-lungs', input, '-o', output])
+  assert.equal(run.status, 2)
+  assert.match(run.stderr, /no lung found in .*no-lungs\.nii\.gz/)
+  assert.equal(existsSync(output), false)
+})
+
+test('colinet without a command exits 2', () => {
+  const run = runColinet([])
+  assert.equal(run.status, 2)
+  assert.match(run.stderr, /Usage: colinet <command>/)
+})
