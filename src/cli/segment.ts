@@ -116,7 +116,11 @@ export async function segmentAndWrite(
     await writeVolume(output.pathFor(names.lung), result.lung)
     await writeVolume(output.pathFor(names.lesion), result.lesion)
     await writeVolume(output.pathFor(names.labels), result.labels)
-    writeFileSync(output.pathFor('overview.png'), renderOverviewPng(ct, result.lung, result.lesion))
+    const caption = {
+      title: `colinet ${COLINET_VERSION}: ${input.description}, ${ct.size.join(' x ')} voxels`,
+      untrained: !models.lung.trained || !models.lesion.trained,
+    }
+    writeFileSync(output.pathFor('overview.png'), renderOverviewPng(ct, result.lung, result.lesion, caption))
     const writeSeconds = (performance.now() - writeStart) / 1000
     const radiomicsStart = performance.now()
     const radiomics = radiomicsOfMasks(ct, result.lung, result.lesion)

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { geometryOf, type Volume } from '../volume/volume.js'
 import { frameForVolume } from './body-crop.js'
+import { removeCentralAirways } from '../sim/label-lungs.js'
 import { cleanLungMask, restrictToLung } from './cleanup.js'
 import { checkHounsfieldUnits, checkLungAirPresent } from './input-checks.js'
 import type { SegmentationModel } from './model.js'
@@ -80,6 +81,9 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   const plane = frame.width * frame.height
   for (let k = 0; k < nz; k++) probabilitiesToSlice(lungProbability, k * plane, frame, nx, ny, lungMask, k * nx * ny)
   lungProbability = undefined
+  // The networks are 2D, so the trachea and main bronchi can pass for lung; they are found in
+  // 3D from the CT and cleared.
+  if (nz >= 8) warnings.push(...removeCentralAirways(canonical, lungMask))
   const lungCleanup = cleanLungMask(lungMask, canonical.size)
   warnings.push(...lungCleanup.warnings)
   const lungSlices = allSlices.filter((k) => hasForeground(lungCleanup.labels, k * nx * ny, nx * ny))

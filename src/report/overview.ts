@@ -1,6 +1,17 @@
 import type { Volume } from '../volume/volume.js'
 import { planReorientation, toCanonical } from '../pipeline/orientation.js'
 import { createRgbImage, encodePng, type RgbImage } from './png.js'
+import { svgToPng } from './rasterize.js'
+
+/** Text drawn above the montage. */
+export interface OverviewCaption {
+  /** One line naming the input, e.g. its file name and size. */
+  title: string
+  /** True when a model has untrained weights: the image then says so in red. */
+  untrained: boolean
+}
+
+const CAPTION_PX = 46
 
 /** Lung window for display: level -600 HU, width 1500 HU. */
 const WINDOW_LEVEL_HU = -600
@@ -27,7 +38,7 @@ interface View {
  * on the image's left, anterior up) and one coronal slice through the lungs (superior up). The
  * right lung is outlined in green, the left lung in blue and lesions in red.
  */
-export function renderOverviewPng(ct: Volume, lung: Volume<Uint8Array>, lesion: Volume<Uint8Array>): Buffer {
+export function renderOverviewPng(ct: Volume, lung: Volume<Uint8Array>, lesion: Volume<Uint8Array>, caption?: OverviewCaption): Buffer {
   const plan = planReorientation(ct.direction)
   const canonicalCt = toCanonical(ct, plan)
   const canonicalLung = toCanonical(lung, plan)
@@ -43,6 +54,7 @@ export function renderOverviewPng(ct: Volume, lung: Volume<Uint8Array>, lesion: 
 
   const width = AXIAL_COLUMNS * (CELL_PX + GAP_PX) + Math.round(nx * sx * coronalScale) + GAP_PX
   const image = createRgbImage(width, coronalHeightPx, [0, 0, 0])
+  const tileLabels: Array<{ x: number; y: number; text: string }> = []
 
   slices.forEach((k, index) => {
     const view: View = {
@@ -53,6 +65,7 @@ export function renderOverviewPng(ct: Volume, lung: Volume<Uint8Array>, lesion: 
     const left = (index % AXIAL_COLUMNS) * (CELL_PX + GAP_PX)
     const top = Math.floor(index / AXIAL_COLUMNS) * (CELL_PX + GAP_PX)
     drawView(image, view, left, top, canonicalCt.data, canonicalLung.data, canonicalLesion.data)
+    tileLabels.push({ x: left + 4, y: top + 14, text: `axial ${k + 1}/${nz}` })
   })
 
   const coronal: View = {
@@ -64,7 +77,44 @@ export function renderOverviewPng(ct: Volume, lung: Volume<Uint8Array>, lesion: 
     },
   }
   drawView(image, coronal, AXIAL_COLUMNS * (CELL_PX + GAP_PX), 0, canonicalCt.data, canonicalLung.data, canonicalLesion.data)
-  return encodePng(image)
+  tileLabels.push({ x: AXIAL_COLUMNS * (CELL_PX + GAP_PX) + 4, y: 14, text: 'coronal' })
+  if (caption === undefined) return encodePng(image)
+  return svgToPng(captionedSvg(image, caption, tileLabels), 1)
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+}
+
+function rgb(colour: [number, number, number]): string {
+  return `rgb(${colour.join(',')})`
+}
+
+/**
+ * Wraps the montage in an SVG with a caption band (input, legend, window, and a red warning for
+ * untrained models) and a label on each tile, for rasterising with the bundled font.
+ */
+function captionedSvg(image: RgbImage, caption: OverviewCaption, tileLabels: Array<{ x: number; y: number; text: string }>): string {
+  const png = encodePng(image).toString('base64')
+  const height = image.height + CAPTION_PX
+  const legend = [
+    `<rect x="8" y="28" width="10" height="10" fill="${rgb(RIGHT_LUNG_COLOUR)}"/><text x="22" y="37">right lung</text>`,
+    `<rect x="100" y="28" width="10" height="10" fill="${rgb(LEFT_LUNG_COLOUR)}"/><text x="114" y="37">left lung</text>`,
+    `<rect x="186" y="28" width="10" height="10" fill="${rgb(LESION_COLOUR)}"/><text x="200" y="37">lesion</text>`,
+    `<text x="260" y="37">lung window: level ${WINDOW_LEVEL_HU} HU, width ${WINDOW_WIDTH_HU} HU; patient right on the left</text>`,
+  ].join('')
+  const warning = caption.untrained
+    ? `<text x="${image.width - 8}" y="37" text-anchor="end" fill="rgb(255,64,64)" font-weight="bold">UNTRAINED MODEL: masks are meaningless</text>`
+    : ''
+  const labels = tileLabels
+    .map((label) => `<text x="${label.x}" y="${label.y + CAPTION_PX}" font-size="11" fill="rgb(255,255,160)" stroke="black" stroke-width="3" paint-order="stroke">${escapeXml(label.text)}</text>`)
+    .join('')
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${image.width}" height="${height}" font-family="Noto Sans" font-size="12" fill="white">` +
+    `<rect width="${image.width}" height="${height}" fill="black"/>` +
+    `<text x="8" y="18" font-size="13" font-weight="bold">${escapeXml(caption.title)}</text>${legend}${warning}` +
+    `<image x="0" y="${CAPTION_PX}" width="${image.width}" height="${image.height}" href="data:image/png;base64,${png}"/>${labels}</svg>`
+  )
 }
 
 /** Picks up to `count` evenly spaced slices among those with lung (all slices if none has lung). */

@@ -74,6 +74,20 @@ export function labelLungs(ct: Volume, options: LabelLungsOptions = {}): LungLab
   return { lung: { ...geometryOf(ct), data: labels }, warnings }
 }
 
+/**
+ * Clears the trachea and main bronchi from a lung mask on the CT's grid, found as labelLungs
+ * finds them and widened by `marginMm`, and keeps the two largest remaining components. Returns
+ * warnings (for example when no trachea is in view).
+ */
+export function removeCentralAirways(ct: Volume, lungMask: Uint8Array, marginMm = 2): string[] {
+  const warnings: string[] = []
+  const roles = axisRoles(ct)
+  const { candidates, body } = findAirInsideBody(ct, -400, roles)
+  const airways = findCentralAirways(ct, candidates, body, roles, warnings)
+  if (airways !== undefined) removeAirways(lungMask, airways.mask, ct, marginMm, roles)
+  return warnings
+}
+
 /** Returns the low-density voxels inside the body, and the body (filled slice by slice). */
 function findAirInsideBody(ct: Volume, thresholdHu: number, roles: AxisRoles): { candidates: Uint8Array; body: Uint8Array } {
   const data = ct.data

@@ -33,7 +33,7 @@ test('planeOfOrientation names the slice plane', () => {
 })
 
 function series(uid: string, files: number, extra: Partial<DicomSeries> = {}): DicomSeries {
-  return { uid, modality: 'CT', description: '', files: Array.from({ length: files }, (_, i) => `${uid}-${i}`), isLocalizer: false, plane: 'axial', ...extra }
+  return { uid, patientId: 'P1', modality: 'CT', description: '', files: Array.from({ length: files }, (_, i) => `${uid}-${i}`), isLocalizer: false, plane: 'axial', ...extra }
 }
 
 test('chooseSeries prefers the axial CT with most slices', () => {
@@ -68,6 +68,22 @@ test('folder with two series reads the chosen one', async (t) => {
     const sharpUid = chosen.warnings[0].match(/series (\S+)/)![1]
     const picked = await readVolume(folder, { seriesUid: sharpUid })
     assert.equal(picked.volume.size[2], 20)
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
+})
+
+test('folder with two patients is rejected', async (t) => {
+  const first = requireSharedData(t, 'ct/lung-pet-ct-dx/A0001-5mm-a')
+  const second = requireSharedData(t, 'ct/lung-pet-ct-dx/A0002-8mm-B40f')
+  if (first === undefined || second === undefined) return
+  const folder = mkdtempSync(join(tmpdir(), 'colinet-dicom-'))
+  try {
+    for (const [source, name] of [[first, 'a'], [second, 'b']]) {
+      mkdirSync(join(folder, name))
+      for (const file of readdirSync(source).sort().slice(0, 3)) copyFileSync(join(source, file), join(folder, name, file))
+    }
+    await assert.rejects(readVolume(folder), /contains series of 2 patients; give the folder of one patient, or pick a series with --series <uid>/)
   } finally {
     rmSync(folder, { recursive: true, force: true })
   }
