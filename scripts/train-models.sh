@@ -6,12 +6,15 @@
 #   4. the lesion network fine-tuned from the lung network (every weight copied, all trained).
 # Patients: CIP TestInput and A0001 train, A0002 validates (selects the best epoch), and CIP
 # ct-64 (with its reference lung mask) is never seen in training: it is the held-out test.
-# Usage: scripts/train-models.sh [work folder, default runs/models]   (about 80 min on 2 cores)
+# Usage: scripts/train-models.sh [work folder, default runs/models]   (about 90 min on 2 cores)
+# The shipped models were made with the work folder /work/gen; the run folders in models/runs/
+# record their settings and can be resumed once the work folder is rebuilt at the same path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DATA=../shared/data/ct
-WORK=${1:-runs/models}
-COLINET="node bin/colinet.js"
+DATA=$(cd ../shared/data/ct && pwd)
+mkdir -p "${1:-runs/models}"
+WORK=$(cd "${1:-runs/models}" && pwd)
+COLINET="node $PWD/bin/colinet.js"
 mkdir -p "$WORK/labels" "$WORK/lesions"
 
 # 1. Lung labels.
@@ -26,16 +29,19 @@ label A0002-B40f "$DATA/lung-pet-ct-dx/A0002-8mm-B40f"
 L=$WORK/labels
 cat > "$WORK/lung-manifest.csv" <<CSV
 image,label,patient,centre
-$PWD/$DATA/cip/TestInput.nrrd,$PWD/$L/cip-testinput-lung.nii.gz,CIP-TestInput,CIP
-$PWD/$DATA/lung-pet-ct-dx/A0001-5mm-a,$PWD/$L/A0001-a-lung.nii.gz,A0001,Lung-PET-CT-Dx
-$PWD/$DATA/lung-pet-ct-dx/A0001-5mm-b,$PWD/$L/A0001-b-lung.nii.gz,A0001,Lung-PET-CT-Dx
-$PWD/$DATA/lung-pet-ct-dx/A0002-8mm-B70f,$PWD/$L/A0002-B70f-lung.nii.gz,A0002,Lung-PET-CT-Dx
-$PWD/$DATA/lung-pet-ct-dx/A0002-8mm-B40f,$PWD/$L/A0002-B40f-lung.nii.gz,A0002,Lung-PET-CT-Dx
+$DATA/cip/TestInput.nrrd,$L/cip-testinput-lung.nii.gz,CIP-TestInput,CIP
+$DATA/lung-pet-ct-dx/A0001-5mm-a,$L/A0001-a-lung.nii.gz,A0001,Lung-PET-CT-Dx
+$DATA/lung-pet-ct-dx/A0001-5mm-b,$L/A0001-b-lung.nii.gz,A0001,Lung-PET-CT-Dx
+$DATA/lung-pet-ct-dx/A0002-8mm-B70f,$L/A0002-B70f-lung.nii.gz,A0002,Lung-PET-CT-Dx
+$DATA/lung-pet-ct-dx/A0002-8mm-B40f,$L/A0002-B40f-lung.nii.gz,A0002,Lung-PET-CT-Dx
 CSV
 
-# 2. Lung network.
-$COLINET train --task lung --data "$WORK/lung-manifest.csv" -o "$WORK/lung" --validation-patients A0002 \
-  --channels 8,16,32 --input-size 148x108 --epochs 40 --batch-size 16 --validate-every 2 --max-hours 0.65 --seed 1
+# 2. Lung network: 19 epochs, a copy of that run (its best epoch, 18, seeds the lesion network),
+#    then the same run resumed (the shipped model is its best epoch).
+$COLINET train --task lung --data "$WORK/lung-manifest.csv" -o "$WORK/runs/lung" --validation-patients A0002 \
+  --channels 8,16,32 --input-size 148x108 --epochs 19 --batch-size 16 --validate-every 2 --seed 1
+cp -r "$WORK/runs/lung" "$WORK/runs/lung-epoch18"
+$COLINET train --resume "$WORK/runs/lung" --epochs 37 --threads 1
 
 # 3. Simulated lesions (percent of lung affected, seed) per series, and the lesion-free originals.
 G=$WORK/lesions
@@ -50,20 +56,24 @@ npx tsx scripts/empty-masks.ts "$L" "$G" cip-testinput A0001-a A0001-b A0002-B70
 
 {
   echo "image,label,patient,centre"
-  for p in 3 10 25 50; do echo "$PWD/$G/testinput-p$p-ct.nii.gz,$PWD/$G/testinput-p$p-lesion.nii.gz,CIP-TestInput,CIP"; done
-  echo "$PWD/$DATA/cip/TestInput.nrrd,$PWD/$G/cip-testinput-none-lesion.nii.gz,CIP-TestInput,CIP"
-  for p in 4 12 30; do echo "$PWD/$G/A0001-a-p$p-ct.nii.gz,$PWD/$G/A0001-a-p$p-lesion.nii.gz,A0001,Lung-PET-CT-Dx"; done
-  echo "$PWD/$DATA/lung-pet-ct-dx/A0001-5mm-a,$PWD/$G/A0001-a-none-lesion.nii.gz,A0001,Lung-PET-CT-Dx"
-  for p in 6 18 45; do echo "$PWD/$G/A0001-b-p$p-ct.nii.gz,$PWD/$G/A0001-b-p$p-lesion.nii.gz,A0001,Lung-PET-CT-Dx"; done
-  echo "$PWD/$DATA/lung-pet-ct-dx/A0001-5mm-b,$PWD/$G/A0001-b-none-lesion.nii.gz,A0001,Lung-PET-CT-Dx"
-  for p in 5 20 40; do echo "$PWD/$G/A0002-B70f-p$p-ct.nii.gz,$PWD/$G/A0002-B70f-p$p-lesion.nii.gz,A0002,Lung-PET-CT-Dx"; done
-  echo "$PWD/$DATA/lung-pet-ct-dx/A0002-8mm-B70f,$PWD/$G/A0002-B70f-none-lesion.nii.gz,A0002,Lung-PET-CT-Dx"
-  for p in 8 30; do echo "$PWD/$G/A0002-B40f-p$p-ct.nii.gz,$PWD/$G/A0002-B40f-p$p-lesion.nii.gz,A0002,Lung-PET-CT-Dx"; done
-  echo "$PWD/$DATA/lung-pet-ct-dx/A0002-8mm-B40f,$PWD/$G/A0002-B40f-none-lesion.nii.gz,A0002,Lung-PET-CT-Dx"
+  for p in 3 10 25 50; do echo "$G/testinput-p$p-ct.nii.gz,$G/testinput-p$p-lesion.nii.gz,CIP-TestInput,CIP"; done
+  echo "$DATA/cip/TestInput.nrrd,$G/cip-testinput-none-lesion.nii.gz,CIP-TestInput,CIP"
+  for p in 4 12 30; do echo "$G/A0001-a-p$p-ct.nii.gz,$G/A0001-a-p$p-lesion.nii.gz,A0001,Lung-PET-CT-Dx"; done
+  echo "$DATA/lung-pet-ct-dx/A0001-5mm-a,$G/A0001-a-none-lesion.nii.gz,A0001,Lung-PET-CT-Dx"
+  for p in 6 18 45; do echo "$G/A0001-b-p$p-ct.nii.gz,$G/A0001-b-p$p-lesion.nii.gz,A0001,Lung-PET-CT-Dx"; done
+  echo "$DATA/lung-pet-ct-dx/A0001-5mm-b,$G/A0001-b-none-lesion.nii.gz,A0001,Lung-PET-CT-Dx"
+  for p in 5 20 40; do echo "$G/A0002-B70f-p$p-ct.nii.gz,$G/A0002-B70f-p$p-lesion.nii.gz,A0002,Lung-PET-CT-Dx"; done
+  echo "$DATA/lung-pet-ct-dx/A0002-8mm-B70f,$G/A0002-B70f-none-lesion.nii.gz,A0002,Lung-PET-CT-Dx"
+  for p in 8 30; do echo "$G/A0002-B40f-p$p-ct.nii.gz,$G/A0002-B40f-p$p-lesion.nii.gz,A0002,Lung-PET-CT-Dx"; done
+  echo "$DATA/lung-pet-ct-dx/A0002-8mm-B40f,$G/A0002-B40f-none-lesion.nii.gz,A0002,Lung-PET-CT-Dx"
 } > "$WORK/lesion-manifest.csv"
 
-# 4. Lesion network, fine-tuned from the lung network.
-$COLINET train --task lesion --data "$WORK/lesion-manifest.csv" -o "$WORK/lesion" --validation-patients A0002 \
-  --init "$WORK/lung" --channels 8,16,32 --input-size 148x108 --epochs 40 --batch-size 16 --validate-every 3 --max-hours 0.6 --seed 2
+# 4. Lesion network, fine-tuned from the lung network (every weight copied, all trained).
+$COLINET train --task lesion --data "$WORK/lesion-manifest.csv" -o "$WORK/runs/lesion" --validation-patients A0002 \
+  --init "$WORK/runs/lung-epoch18" --channels 8,16,32 --input-size 148x108 --epochs 21 --batch-size 16 \
+  --validate-every 2 --steps-per-epoch 20 --seed 2 --threads 1
 
-echo "models: $WORK/lung/best.onnx and $WORK/lesion/best.onnx"
+# 5. The shipped models: the best epoch of each run.
+$COLINET train --export "$WORK/runs/lung" -o models/lung.onnx --force
+$COLINET train --export "$WORK/runs/lesion" -o models/lesion.onnx --force
+echo "models: models/lung.onnx and models/lesion.onnx; check them with scripts/check-models.sh $WORK"

@@ -36,6 +36,9 @@ test('shipped models find the CIP lungs', async (t) => {
   }
 })
 
-/** Bounds a little below the shipped models' measured values (see models/lung.md and lesion.md). */
-const LUNG_DICE_BOUND = 0.95
-const LESION_FALSE_POSITIVE_BOUND_ML = 50
+/**
+ * Bounds near the shipped models' measured values (lung Dice 0.977, 73 mL of lesion; see
+ * models/lung.md and lesion.md), so a worse model fails.
+ */
+const LUNG_DICE_BOUND = 0.97
+const LESION_FALSE_POSITIVE_BOUND_ML = 90
