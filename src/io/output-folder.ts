@@ -16,9 +16,9 @@ export class StagedOutput {
    * and creates the folder and its staging area.
    */
   /**
-   * `staleFileNames` are earlier outputs that the new files replace under other names (masks in
-   * the other format); with `force` they are removed on commit so no old mask sits beside a new
-   * report.
+   * `staleFileNames` are earlier outputs that the new files replace under other names, such as
+   * masks in the other format. With `force` they are removed on commit, so no old mask is left
+   * beside a new report.
    */
   constructor(
     readonly folder: string,

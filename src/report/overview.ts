@@ -7,7 +7,7 @@ import { svgToPng } from './rasterize.js'
 export interface OverviewCaption {
   /** One line naming the input, e.g. its file name and size. */
   title: string
-  /** True when a model has untrained weights: the image then says so in red. */
+  /** True when a model has untrained weights: the image then shows a red warning. */
   untrained: boolean
 }
 
