@@ -7,8 +7,8 @@
 # Patients: CIP TestInput and A0001 train, A0002 validates (selects the best epoch), and CIP
 # ct-64 (with its reference lung mask) is never seen in training: it is the held-out test.
 # Usage: scripts/train-models.sh [work folder, default runs/models]   (about 90 min on 2 cores)
-# The shipped models were made with the work folder /work/gen; the run folders in models/runs/
-# record their settings and can be resumed once the work folder is rebuilt at the same path.
+# The shipped models were made with the work folder /work/gen. The run folders in models/runs/
+# record their settings, and they can be resumed once the work folder is rebuilt at that path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=$(cd ../shared/data/ct && pwd)

@@ -64,7 +64,7 @@ export function parseCsv(text: string, source = 'CSV text'): string[][] {
   return parseCsvRecords(text, source).map((record) => record.fields)
 }
 
-/** Formats one CSV field, quoting it when it holds a comma, a quote or a line break. */
+/** Formats one CSV field, quoting it when it contains a comma, a quote or a line break. */
 export function formatCsvField(value: string | number | undefined): string {
   if (value === undefined) return ''
   if (typeof value === 'number') return Number.isNaN(value) ? '' : String(value)

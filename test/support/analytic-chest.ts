@@ -8,7 +8,7 @@ export interface AnalyticChest {
 
 /**
  * A chest made of analytic shapes on an identity-direction LPS grid: air (-1000 HU) around an
- * elliptic cylinder of soft tissue (+40 HU) that holds two ellipsoidal lungs (-850 HU), the
+ * elliptic cylinder of soft tissue (+40 HU) that contains two ellipsoidal lungs (-850 HU), the
  * right lung at smaller x. No noise, so a HU-band model finds the lungs exactly.
  */
 export function createAnalyticChest(size: Vec3 = [96, 80, 24], spacingMm: Vec3 = [4, 4, 6]): AnalyticChest {

@@ -2,7 +2,7 @@ import { attr, GraphBuilder, serializeModel } from '../../src/nn/graph.js'
 import { toMetadataProps, DEFAULT_PREPROCESSING } from '../../src/nn/metadata.js'
 
 /**
- * A real ONNX model with the segmentation contract whose answer is known in closed form: the
+ * A real ONNX model with the segmentation contract whose output is known in closed form: the
  * foreground probability of a pixel is σ(k(x - low))·σ(k(high - x)) on the preprocessed value x
  * (HU / 1000), so a band of HU is foreground. With the band [-950, -500] HU it finds aerated lung
  * but not the air outside the body; tests use it to check the pipeline's geometry exactly.
