@@ -1,4 +1,4 @@
-import { fillHoles2D } from '../volume/fill.js'
+import { fillHolesInPlane } from '../volume/fill.js'
 import { labelComponents, largestLabels } from '../volume/components.js'
 import type { Vec3 } from '../volume/volume.js'
 
@@ -61,23 +61,48 @@ function labelLungSides(mask: Uint8Array, size: Vec3, warnings: string[]): Uint8
   return labels
 }
 
-/** Fills holes in each axial slice of each lung separately, with one slice in memory at a time. */
+/**
+ * Fills holes in each axial slice of each lung separately. Each side is filled within its
+ * bounding rectangle in the slice, grown by one pixel so the border flood goes around it.
+ */
 function fillHolesPerSide(labels: Uint8Array, size: Vec3): void {
   const [nx, ny, nz] = size
   const plane = nx * ny
-  const sideSlice = new Uint8Array(plane)
+  const work = new Uint8Array(plane)
+  // Bounding rectangle per side (index = label): x0, x1, y0, y1.
+  const boxes = [new Int32Array(4), new Int32Array(4), new Int32Array(4)]
   for (let k = 0; k < nz; k++) {
     const offset = k * plane
-    for (const side of [RIGHT_LUNG, LEFT_LUNG]) {
-      let any = false
-      for (let p = 0; p < plane; p++) {
-        const inSide = labels[offset + p] === side
-        sideSlice[p] = inSide ? 1 : 0
-        if (inSide) any = true
+    for (const box of boxes) box.set([nx, -1, ny, -1])
+    for (let y = 0; y < ny; y++) {
+      const row = offset + y * nx
+      for (let x = 0; x < nx; x++) {
+        const label = labels[row + x]
+        if (label === 0) continue
+        const box = boxes[label]
+        if (x < box[0]) box[0] = x
+        if (x > box[1]) box[1] = x
+        if (y < box[2]) box[2] = y
+        box[3] = y
       }
-      if (!any) continue
-      const filled = fillHoles2D(sideSlice, [nx, ny, 1], 2)
-      for (let p = 0; p < plane; p++) if (filled[p] === 1 && labels[offset + p] === 0) labels[offset + p] = side
+    }
+    for (const side of [RIGHT_LUNG, LEFT_LUNG]) {
+      const box = boxes[side]
+      if (box[1] < 0) continue
+      const x0 = Math.max(0, box[0] - 1)
+      const y0 = Math.max(0, box[2] - 1)
+      const width = Math.min(nx - 1, box[1] + 1) - x0 + 1
+      const height = Math.min(ny - 1, box[3] + 1) - y0 + 1
+      const local = work.subarray(0, width * height)
+      for (let y = 0; y < height; y++) {
+        const row = offset + (y0 + y) * nx + x0
+        for (let x = 0; x < width; x++) local[y * width + x] = labels[row + x] === side ? 1 : 0
+      }
+      fillHolesInPlane(local, width, height)
+      for (let y = 0; y < height; y++) {
+        const row = offset + (y0 + y) * nx + x0
+        for (let x = 0; x < width; x++) if (local[y * width + x] === 1 && labels[row + x] === 0) labels[row + x] = side
+      }
     }
   }
 }
@@ -86,14 +111,16 @@ function fillHolesPerSide(labels: Uint8Array, size: Vec3): void {
 function meanColumns(componentLabels: Int32Array, nx: number, first: number, second: number): [number, number] {
   const sums = [0, 0]
   const counts = [0, 0]
-  for (let v = 0; v < componentLabels.length; v++) {
-    const component = componentLabels[v]
-    if (component === first) {
-      sums[0] += v % nx
-      counts[0]++
-    } else if (component === second) {
-      sums[1] += v % nx
-      counts[1]++
+  for (let row = 0; row < componentLabels.length; row += nx) {
+    for (let x = 0; x < nx; x++) {
+      const component = componentLabels[row + x]
+      if (component === first) {
+        sums[0] += x
+        counts[0]++
+      } else if (component === second) {
+        sums[1] += x
+        counts[1]++
+      }
     }
   }
   return [sums[0] / Math.max(1, counts[0]), sums[1] / Math.max(1, counts[1])]

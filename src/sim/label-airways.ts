@@ -125,9 +125,13 @@ function trackTrachea(ct: Volume, candidates: Uint8Array, seeds: number[], roles
   let constrainedMm = 0
 
   const step = -roles.superiorStep
-  const slice = new Uint8Array(width * height)
+  // Axial slices of a volume stored slice by slice are read in place; others are copied.
+  const contiguous = sliceAxis === 2
+  const copy = new Uint8Array(width * height)
   for (let s = seedSlice + step; s >= 0 && s < size[sliceAxis]; s += step) {
-    for (let p = 0; p < slice.length; p++) slice[p] = candidates[pixelIndex(s, p)]
+    let slice: Uint8Array = copy
+    if (contiguous) slice = candidates.subarray(s * width * height, (s + 1) * width * height)
+    else for (let p = 0; p < slice.length; p++) slice[p] = candidates[pixelIndex(s, p)]
     const components = labelComponents2D(slice, width, height, 8)
     const overlapping = new Set<number>()
     for (let p = 0; p < slice.length; p++) if (previous[p] === 1 && components.labels[p] !== 0) overlapping.add(components.labels[p])
@@ -157,7 +161,8 @@ function trackTrachea(ct: Volume, candidates: Uint8Array, seeds: number[], roles
       if (currentArea < 0.5 * previousArea || currentArea > settings.leakGrowthFactor * previousArea) break
     }
 
-    for (let p = 0; p < slice.length; p++) if (current[p] === 1) mask[pixelIndex(s, p)] = 1
+    if (contiguous) mask.set(current, s * width * height)
+    else for (let p = 0; p < slice.length; p++) if (current[p] === 1) mask[pixelIndex(s, p)] = 1
     previous = current
     previousArea = currentArea
   }

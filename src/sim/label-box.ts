@@ -23,11 +23,11 @@ export function maskBoundingBox(mask: Uint8Array, size: Vec3): IndexBox | undefi
   for (let k = 0; k < nz; k++) {
     for (let j = 0; j < ny; j++) {
       const rowBase = nx * (j + ny * k)
-      const row = mask.subarray(rowBase, rowBase + nx)
-      const first = row.findIndex((value) => value !== 0)
-      if (first < 0) continue
+      let first = 0
+      while (first < nx && mask[rowBase + first] === 0) first++
+      if (first === nx) continue
       let last = nx - 1
-      while (row[last] === 0) last--
+      while (mask[rowBase + last] === 0) last--
       low[0] = Math.min(low[0], first)
       high[0] = Math.max(high[0], last)
       low[1] = Math.min(low[1], j)

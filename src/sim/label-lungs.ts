@@ -76,15 +76,15 @@ export function labelLungs(ct: Volume, options: LabelLungsOptions = {}): LungLab
 
 /**
  * Clears the trachea and main bronchi from a lung mask on the CT's grid, found as labelLungs
- * finds them and widened by `marginMm`, and keeps the two largest remaining components. Returns
- * warnings (for example when no trachea is in view).
+ * finds them and widened by `marginMm`. The cut can leave small airway fragments: the caller
+ * keeps the lung components afterwards. Returns warnings (for example when no trachea is in view).
  */
 export function removeCentralAirways(ct: Volume, lungMask: Uint8Array, marginMm = 2): string[] {
   const warnings: string[] = []
   const roles = axisRoles(ct)
   const { candidates, body } = findAirInsideBody(ct, -400, roles)
   const airways = findCentralAirways(ct, candidates, body, roles, warnings)
-  if (airways !== undefined) removeAirways(lungMask, airways.mask, ct, marginMm, roles)
+  if (airways !== undefined) cutAirways(lungMask, airways.mask, ct, marginMm, roles)
   return warnings
 }
 
@@ -117,6 +117,20 @@ function keepLungComponents(mask: Uint8Array, size: Vec3, warnings: string[], so
 }
 
 function removeAirways(lungs: Uint8Array, airway: Uint8Array, ct: Volume, marginMm: number, roles: AxisRoles): void {
+  cutAirways(lungs, airway, ct, marginMm, roles)
+
+  // The cut can leave airway fragments: keep only the lung components.
+  const components = labelComponents(lungs, ct.size, 6)
+  const [largest, second] = largestLabels(components, 2)
+  const keepSecond = second !== undefined && components.voxelCounts[second] >= MIN_SECOND_LUNG_FRACTION * components.voxelCounts[largest]
+  for (let v = 0; v < lungs.length; v++) {
+    const label = components.labels[v]
+    lungs[v] = label !== 0 && (label === largest || (keepSecond && label === second)) ? 1 : 0
+  }
+}
+
+/** Clears the airway mask, widened by `marginMm` (at least one voxel in-plane), from the lungs. */
+function cutAirways(lungs: Uint8Array, airway: Uint8Array, ct: Volume, marginMm: number, roles: AxisRoles): void {
   const box = maskBoundingBox(airway, ct.size)
   if (box === undefined) return
   const radius = radiusInVoxels(marginMm, ct.spacingMm)
@@ -128,15 +142,6 @@ function removeAirways(lungs: Uint8Array, airway: Uint8Array, ct: Volume, margin
   const lungsInBox = cropBox(lungs, ct.size, padded)
   for (let v = 0; v < widened.length; v++) if (widened[v] === 1) lungsInBox[v] = 0
   pasteBox(lungs, ct.size, padded, lungsInBox)
-
-  // The cut can leave airway fragments: keep only the lung components.
-  const components = labelComponents(lungs, ct.size, 6)
-  const [largest, second] = largestLabels(components, 2)
-  const keepSecond = second !== undefined && components.voxelCounts[second] >= MIN_SECOND_LUNG_FRACTION * components.voxelCounts[largest]
-  for (let v = 0; v < lungs.length; v++) {
-    const label = components.labels[v]
-    lungs[v] = label !== 0 && (label === largest || (keepSecond && label === second)) ? 1 : 0
-  }
 }
 
 /** Returns the right and left lung masks, each paired with its label. */

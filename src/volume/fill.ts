@@ -16,13 +16,29 @@ const REACHED = 2
  */
 export function fillHoles2D(mask: ArrayLike<number>, size: Vec3, axis: 0 | 1 | 2 = 2): Uint8Array {
   checkMaskSize('fillHoles2D', mask, size)
+  const result = new Uint8Array(mask.length)
+  if (axis === 2) {
+    // Axial slices are contiguous: each is filled in place in the result.
+    const plane = size[0] * size[1]
+    for (let k = 0; k < size[2]; k++) {
+      const slice = result.subarray(k * plane, (k + 1) * plane)
+      let any = false
+      for (let p = 0; p < plane; p++) {
+        if (mask[k * plane + p] !== 0) {
+          slice[p] = 1
+          any = true
+        }
+      }
+      if (any) fillHolesInPlane(slice, size[0], size[1])
+    }
+    return result
+  }
+
   const strides: Vec3 = [1, size[0], size[0] * size[1]]
-  const [uAxis, vAxis] = axis === 0 ? [1, 2] : axis === 1 ? [0, 2] : [0, 1]
+  const [uAxis, vAxis] = axis === 0 ? [1, 2] : [0, 2]
   const width = size[uAxis]
   const height = size[vAxis]
   const slice = new Uint8Array(width * height)
-  const result = new Uint8Array(mask.length)
-
   for (let s = 0; s < size[axis]; s++) {
     const sliceBase = s * strides[axis]
     let any = false
@@ -35,14 +51,26 @@ export function fillHoles2D(mask: ArrayLike<number>, size: Vec3, axis: 0 | 1 | 2
     }
     if (!any) continue
 
-    floodFromBorder(slice, [width, height, 1])
+    fillHolesInPlane(slice, width, height)
     for (let v = 0; v < height; v++) {
       for (let u = 0; u < width; u++) {
-        if (slice[u + width * v] !== REACHED) result[sliceBase + u * strides[uAxis] + v * strides[vAxis]] = 1
+        if (slice[u + width * v] === 1) result[sliceBase + u * strides[uAxis] + v * strides[vAxis]] = 1
       }
     }
   }
   return result
+}
+
+/**
+ * Fills the holes of one 2D 0/1 mask in place (row-major, `width` columns): background pixels
+ * that are not 4-connected to the border become 1.
+ */
+export function fillHolesInPlane(plane: Uint8Array, width: number, height: number): void {
+  if (plane.length !== width * height) {
+    throw new Error(`fillHolesInPlane: plane has ${plane.length} pixels but ${width} x ${height} needs ${width * height}`)
+  }
+  floodFromBorder(plane, [width, height, 1])
+  for (let p = 0; p < plane.length; p++) plane[p] = plane[p] === REACHED ? 0 : 1
 }
 
 /** Fills background regions that are not 6-connected to the volume border. Returns a new 0/1 mask. */

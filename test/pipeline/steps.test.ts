@@ -91,6 +91,29 @@ test('cleanLungMask splits touching lungs', () => {
   assert.match(warnings[0], /the lungs form one connected region/)
 })
 
+test('cleanLungMask fills holes per lung only', () => {
+  // One 10 x 7 slice. Right lung: ring x 1..3, y 1..3 (hole at 2, 2) and the pixel (4, 2).
+  // Left lung: block x 6..8, y 1..5 with a hole at (7, 3), and the pixels (5, 3), (5, 4), (4, 4).
+  // The lungs touch only at corners, so they stay two components, and the gap (4, 3) has the
+  // right lung above and on its left, the left lung below and on its right.
+  const [nx, ny] = [10, 7]
+  const mask = new Uint8Array(nx * ny)
+  const set = (i: number, j: number): void => {
+    mask[i + nx * j] = 1
+  }
+  for (let j = 1; j <= 3; j++) for (let i = 1; i <= 3; i++) if (!(i === 2 && j === 2)) set(i, j)
+  set(4, 2)
+  for (let j = 1; j <= 5; j++) for (let i = 6; i <= 8; i++) if (!(i === 7 && j === 3)) set(i, j)
+  set(5, 3)
+  set(5, 4)
+  set(4, 4)
+  const { labels, warnings } = cleanLungMask(mask, [nx, ny, 1])
+  assert.deepEqual(warnings, [])
+  assert.equal(labels[2 + nx * 2], RIGHT_LUNG, 'hole in the right lung')
+  assert.equal(labels[7 + nx * 3], LEFT_LUNG, 'hole in the left lung')
+  assert.equal(labels[4 + nx * 3], 0, 'gap enclosed by the two lungs together')
+})
+
 test('checkHounsfieldUnits names what it found', () => {
   assert.throws(() => checkHounsfieldUnits(volume(Uint8Array.from([0, 255, 7, 9]), [2, 2, 1])), /got values 0\.\.255 \(an 8-bit image/)
   assert.throws(() => checkHounsfieldUnits(volume(Int16Array.from([0, 4095, 1000, 24]), [2, 2, 1])), /got values 0\.\.4095 with no negative values/)
