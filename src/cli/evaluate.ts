@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { InputError } from '../errors.js'
@@ -36,6 +36,7 @@ Options:
   --cohort FILE          CSV with columns case, centre, ct, pred_lung, ref_lung, pred_lesion,
                          ref_lesion (paths relative to the CSV); writes tables, figures and reports
   -o, --output DIR       folder for the results (created; must not exist or be empty)
+  --force                replace the results of an earlier colinet evaluate in the output folder
   --label N              use only voxels equal to N in both masks
   --resample nearest     resample the prediction onto the reference grid (nearest neighbour in
                          physical space) when the grids differ, instead of rejecting the input
@@ -67,6 +68,7 @@ export async function runEvaluateCommand(argv: string[]): Promise<number> {
       'bin-width': { type: 'string' },
       'voxel-array-shift': { type: 'string' },
       json: { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -80,13 +82,13 @@ export async function runEvaluateCommand(argv: string[]): Promise<number> {
   if (values.cohort !== undefined) {
     if (values.pred !== undefined || values.ref !== undefined) throw new InputError('give either --cohort or --pred/--ref, not both')
     if (values.output === undefined) throw new InputError('--cohort needs -o DIR for the tables, figures and reports')
-    await evaluateCohortCommand(values.cohort, values.output, settings)
+    await evaluateCohortCommand(values.cohort, values.output, values.force === true, settings)
     return 0
   }
   if (values.pred === undefined || values.ref === undefined) {
     throw new InputError(`missing --pred or --ref (or --cohort); see colinet evaluate --help\n\n${USAGE}`)
   }
-  await evaluateSingleCommand(values.pred, values.ref, values.ct, values.output, values.json === true, settings)
+  await evaluateSingleCommand(values.pred, values.ref, values.ct, values.output, values.json === true, values.force === true, settings)
   return 0
 }
 
@@ -165,9 +167,10 @@ async function evaluateSingleCommand(
   ctPath: string | undefined,
   output: string | undefined,
   json: boolean,
+  force: boolean,
   settings: EvaluateSettings,
 ): Promise<void> {
-  if (output !== undefined) assertUsableOutputFolder(output)
+  if (output !== undefined) assertUsableOutputFolder(output, force)
   const { prediction, reference, ct } = await loadPair(predictionPath, referencePath, ctPath, settings.resample, '')
   const label = settings.structureOptions.label
   if (label !== undefined && !prediction.data.includes(label) && !reference.data.includes(label)) {
@@ -207,9 +210,9 @@ export function formatMetricsTable(metrics: StructureMetrics): string {
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n')
 }
 
-async function evaluateCohortCommand(manifestPath: string, output: string, settings: EvaluateSettings): Promise<void> {
+async function evaluateCohortCommand(manifestPath: string, output: string, force: boolean, settings: EvaluateSettings): Promise<void> {
   const cases = readCohortManifest(manifestPath)
-  assertUsableOutputFolder(output)
+  assertUsableOutputFolder(output, force)
 
   const rows: CaseRow[] = []
   for (const [index, entry] of cases.entries()) {
@@ -240,30 +243,58 @@ function jsonNumbers(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isFinite(value) ? null : value
 }
 
-/** Rejects an output folder that exists and is not empty, so results never mix with old files. */
-function assertUsableOutputFolder(folder: string): void {
-  if (existsSync(folder) && readdirSync(folder).length > 0) {
-    throw new InputError(`output folder ${folder} already exists and is not empty; choose a new folder or empty it`)
+/** Files and folders that colinet evaluate writes; --force replaces a folder that contains only these. */
+const EVALUATE_OUTPUT_NAMES = new Set([
+  'metrics.json',
+  'metrics.csv',
+  'cases.csv',
+  'cases.json',
+  'summary.csv',
+  'summary.json',
+  'report.md',
+  'report.html',
+  'figures',
+])
+
+/**
+ * Rejects an output folder that exists and is not empty, so results never mix with old files.
+ * With `force`, a folder that contains only earlier evaluate results is accepted (and replaced).
+ */
+function assertUsableOutputFolder(folder: string, force: boolean): void {
+  if (!existsSync(folder)) return
+  const entries = readdirSync(folder)
+  if (entries.length === 0) return
+  if (!force) {
+    throw new InputError(
+      `output folder ${folder} already exists and is not empty; choose a new folder, or pass --force to replace earlier colinet evaluate results`,
+    )
+  }
+  const foreign = entries.filter((name) => !EVALUATE_OUTPUT_NAMES.has(name))
+  if (foreign.length > 0) {
+    const listed = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? ', ...' : '')
+    throw new InputError(`--force replaces only earlier colinet evaluate results, but output folder ${folder} also contains ${listed}; choose another folder`)
   }
 }
 
 /**
  * Writes a results folder through a temporary sibling that is renamed into place at the end,
- * so a failure leaves no partial output.
+ * so a failure leaves no partial output and an earlier result stays until the new one is complete.
  */
 export function writeFolderAtomically(folder: string, fill: (temporary: string) => unknown): void {
   const target = resolve(folder)
   mkdirSync(dirname(target), { recursive: true })
   const temporary = join(dirname(target), `.${basename(target)}.partial-${process.pid}`)
+  const previous = join(dirname(target), `.${basename(target)}.previous-${process.pid}`)
   rmSync(temporary, { recursive: true, force: true })
   mkdirSync(temporary)
   try {
     fill(temporary)
-    // assertUsableOutputFolder checked that an existing target is empty, so rmdir suffices.
-    if (existsSync(target)) rmdirSync(target)
-    renameSync(temporary, target)
   } catch (error) {
     rmSync(temporary, { recursive: true, force: true })
     throw error
   }
+  // assertUsableOutputFolder accepted an existing target: empty, or earlier results under --force.
+  if (existsSync(target)) renameSync(target, previous)
+  renameSync(temporary, target)
+  rmSync(previous, { recursive: true, force: true })
 }

@@ -65,6 +65,25 @@ test('evaluate resamples with --resample nearest', async () => {
   assert.equal(document.metrics.dice, 1)
 })
 
+test('evaluate --force replaces earlier results only', async () => {
+  const prediction = await writeBox('pred-force.nrrd', 4, 14)
+  const reference = await writeBox('ref-force.nrrd', 6, 16)
+  const output = join(folder, 'forced')
+  const run = (...extra: string[]): Promise<number> =>
+    runEvaluateCommand(['--pred', prediction, '--ref', reference, '-o', output, '--no-radiomics', '--json', ...extra])
+  await run()
+  await assert.rejects(run(), /already exists and is not empty.*--force/)
+
+  // Dice of the boxes x 4..13 and x 6..15 is 16 / 20; after --force with the reference as the
+  // prediction the file holds Dice 1.
+  await runEvaluateCommand(['--pred', reference, '--ref', reference, '-o', output, '--no-radiomics', '--json', '--force'])
+  assert.equal(JSON.parse(readFileSync(join(output, 'metrics.json'), 'utf8')).metrics.dice, 1)
+
+  writeFileSync(join(output, 'notes.txt'), 'kept')
+  await assert.rejects(run('--force'), /also contains notes\.txt/)
+  assert.equal(readFileSync(join(output, 'notes.txt'), 'utf8'), 'kept')
+})
+
 test('evaluate reports a missing file', async () => {
   await assert.rejects(runEvaluateCommand(['--pred', join(folder, 'absent.nrrd'), '--ref', join(folder, 'absent.nrrd')]), /file not found/)
 })
