@@ -65,8 +65,13 @@ export function untrainedModelWarnings(models: SegmentationModel[]): string[] {
 /** Radiomic features of the lung and lesion masks, or null for a mask with no voxel. */
 export function radiomicsOfMasks(ct: Volume, lung: Volume<Uint8Array>, lesion: Volume<Uint8Array>): SegmentationReport['radiomics'] {
   const featuresOf = (mask: Volume<Uint8Array>): Record<string, number> | null =>
-    mask.data.some((value) => value !== 0) ? computeRadiomics(ct, mask, { binWidth: 25 }) : null
+    hasNonzero(mask.data) ? computeRadiomics(ct, mask, { binWidth: 25 }) : null
   return { lung: featuresOf(lung), lesion: featuresOf(lesion) }
+}
+
+function hasNonzero(data: Uint8Array): boolean {
+  for (let v = 0; v < data.length; v++) if (data[v] !== 0) return true
+  return false
 }
 
 export function buildSegmentationReport(inputs: ReportInputs): SegmentationReport {
