@@ -7,7 +7,7 @@ export { checkHounsfieldUnits, checkLungAirPresent } from './pipeline/input-chec
 export { planReorientation, toCanonical, fromCanonical, type Reorientation } from './pipeline/orientation.js'
 export { findBodyBox, frameForVolume } from './pipeline/body-crop.js'
 export { COLINET_INPUT, preprocessSlices, resampleLabelSlices, probabilitiesToSlice, type SliceFrame } from './pipeline/preprocess.js'
-export { cleanLungMask, restrictToLung, RIGHT_LUNG, LEFT_LUNG } from './pipeline/cleanup.js'
+export { cleanLungMask, joinLesionsToLung, restrictToLung, RIGHT_LUNG, LEFT_LUNG } from './pipeline/cleanup.js'
 export { segmentCt, type SegmentOptions, type SegmentationResult } from './pipeline/segment.js'
 export type { SegmentationModel } from './pipeline/model.js'
 export { loadSegmentationModel, DEFAULT_LUNG_MODEL, DEFAULT_LESION_MODEL } from './pipeline/models.js'

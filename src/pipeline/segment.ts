@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks'
 import { geometryOf, type Volume } from '../volume/volume.js'
 import { frameForVolume } from './body-crop.js'
 import { removeCentralAirways } from '../sim/label-lungs.js'
-import { cleanLungMask, restrictToLung } from './cleanup.js'
+import { cleanLungMask, joinLesionsToLung, LESION_JOIN_LUNG_PROBABILITY } from './cleanup.js'
 import { checkHounsfieldUnits, checkLungAirPresent } from './input-checks.js'
 import type { SegmentationModel } from './model.js'
 import { fromCanonical, planReorientation, toCanonical, type Reorientation } from './orientation.js'
@@ -42,8 +42,8 @@ export interface SegmentationResult {
 /**
  * Segments the lungs and lesions of a chest CT in HU. The steps: check the input, reorient it to
  * axial slices, crop and resize each slice for the networks, and run the lung network on every
- * slice. Then clean the lung mask up in 3D, run the lesion network on the slices with lung, and
- * map both masks back onto the input grid. Throws InputError when the input is not a chest CT in HU.
+ * slice. Then clean the lung mask up in 3D, run the lesion network on the slices with lung, keep
+ * the lesions in or joined to the lung, and map both masks back onto the input grid. Throws InputError when the input is not a chest CT in HU.
  */
 export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<SegmentationResult> {
   const stageSeconds = {} as Record<Stage, number>
@@ -79,7 +79,12 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
 
   const lungMask = new Uint8Array(nx * ny * nz)
   const plane = frame.width * frame.height
-  for (let k = 0; k < nz; k++) probabilitiesToSlice(lungProbability, k * plane, frame, nx, ny, lungMask, k * nx * ny)
+  // The lung at a low probability threshold bounds where lesions may extend the lung (see joinLesionsToLung).
+  const looseLung = new Uint8Array(nx * ny * nz)
+  for (let k = 0; k < nz; k++) {
+    probabilitiesToSlice(lungProbability, k * plane, frame, nx, ny, lungMask, k * nx * ny)
+    probabilitiesToSlice(lungProbability, k * plane, frame, nx, ny, looseLung, k * nx * ny, 1, LESION_JOIN_LUNG_PROBABILITY)
+  }
   lungProbability = undefined
   // The networks are 2D, so the trachea and main bronchi can pass for lung; they are found in
   // 3D from the CT and cleared.
@@ -103,7 +108,7 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   // The raw lung mask is no longer needed: its buffer becomes the lesion mask.
   const lesionMask = lungMask.fill(0)
   lungSlices.forEach((k, s) => probabilitiesToSlice(lesionProbability, s * lesionPlane, lesionFrame, nx, ny, lesionMask, k * nx * ny))
-  restrictToLung(lesionMask, lungCleanup.labels)
+  joinLesionsToLung(lesionMask, lungCleanup.labels, looseLung, canonical.size)
   endStage('lesionCleanup')
 
   const lung = { ...geometryOf(ct), data: fromCanonical(lungCleanup.labels, ct.size, reorientation) }

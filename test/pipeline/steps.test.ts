@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { frameForBox } from '../../src/pipeline/body-crop.js'
-import { cleanLungMask, LEFT_LUNG, RIGHT_LUNG } from '../../src/pipeline/cleanup.js'
+import { cleanLungMask, joinLesionsToLung, LEFT_LUNG, RIGHT_LUNG } from '../../src/pipeline/cleanup.js'
 import { checkHounsfieldUnits, enclosedAirFraction } from '../../src/pipeline/input-checks.js'
 import { planReorientation } from '../../src/pipeline/orientation.js'
 import { normaliseHu, preprocessSlices, probabilitiesToSlice, type SliceFrame } from '../../src/pipeline/preprocess.js'
@@ -112,6 +112,18 @@ test('cleanLungMask fills holes per lung only', () => {
   assert.equal(labels[2 + nx * 2], RIGHT_LUNG, 'hole in the right lung')
   assert.equal(labels[7 + nx * 3], LEFT_LUNG, 'hole in the left lung')
   assert.equal(labels[4 + nx * 3], 0, 'gap enclosed by the two lungs together')
+})
+
+test('joinLesionsToLung keeps lesions touching the lung', () => {
+  // One row of 12 voxels. Lung: right x 2..4, left x 8..9. Loose lung: x 1..10.
+  // Lesions: x 0..3 (x 0 is outside the loose lung), x 6 (touches no lung), x 9..10.
+  const size: Vec3 = [12, 1, 1]
+  const lung = Uint8Array.from([0, 0, 1, 1, 1, 0, 0, 0, 2, 2, 0, 0])
+  const loose = Uint8Array.from([0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0])
+  const lesion = Uint8Array.from([1, 1, 1, 1, 0, 0, 1, 0, 0, 1, 1, 0])
+  joinLesionsToLung(lesion, lung, loose, size)
+  assert.deepEqual(Array.from(lesion), [0, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 0])
+  assert.deepEqual(Array.from(lung), [0, RIGHT_LUNG, 1, 1, 1, 0, 0, 0, 2, 2, LEFT_LUNG, 0])
 })
 
 test('checkHounsfieldUnits names what it found', () => {
