@@ -1,3 +1,4 @@
+import { boundingBox } from '../metrics/mask.js'
 import type { Vec3 } from '../volume/volume.js'
 
 /** A box of voxel indices: `start` (inclusive) and `size` voxels per axis. */
@@ -17,27 +18,9 @@ export class IndexBox {
 
 /** Returns the smallest box that contains every nonzero voxel, or undefined for an empty mask. */
 export function maskBoundingBox(mask: Uint8Array, size: Vec3): IndexBox | undefined {
-  const [nx, ny, nz] = size
-  const low = [Infinity, Infinity, Infinity]
-  const high = [-1, -1, -1]
-  for (let k = 0; k < nz; k++) {
-    for (let j = 0; j < ny; j++) {
-      const rowBase = nx * (j + ny * k)
-      let first = 0
-      while (first < nx && mask[rowBase + first] === 0) first++
-      if (first === nx) continue
-      let last = nx - 1
-      while (mask[rowBase + last] === 0) last--
-      low[0] = Math.min(low[0], first)
-      high[0] = Math.max(high[0], last)
-      low[1] = Math.min(low[1], j)
-      high[1] = Math.max(high[1], j)
-      low[2] = Math.min(low[2], k)
-      high[2] = Math.max(high[2], k)
-    }
-  }
-  if (high[0] < 0) return undefined
-  return new IndexBox(low as Vec3, [high[0] - low[0] + 1, high[1] - low[1] + 1, high[2] - low[2] + 1])
+  const box = boundingBox([mask], size)
+  if (box === undefined) return undefined
+  return new IndexBox(box.start, [box.end[0] - box.start[0], box.end[1] - box.start[1], box.end[2] - box.start[2]])
 }
 
 /** Copies the voxels of `box` out of a volume into a new array. */
