@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { InputError } from '../errors.js'
@@ -262,6 +262,9 @@ const EVALUATE_OUTPUT_NAMES = new Set([
  */
 function assertUsableOutputFolder(folder: string, force: boolean): void {
   if (!existsSync(folder)) return
+  if (!statSync(folder).isDirectory()) {
+    throw new InputError(`output path ${folder} is a file; expected a folder (or a path that does not exist yet)`)
+  }
   const entries = readdirSync(folder)
   if (entries.length === 0) return
   if (!force) {

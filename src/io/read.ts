@@ -65,7 +65,10 @@ export async function readVolume(path: string, options: ReadOptions = {}): Promi
   try {
     image = await readImageNode(path)
   } catch (error) {
-    throw new InputError(`could not read ${path} as ${format}: ${(error as Error).message}`)
+    // itk-wasm's message is often empty or only repeats the path, so the likely cause comes first.
+    const message = (error as Error | undefined)?.message
+    const detail = message === undefined || message === '' || message.startsWith('Could not read') ? '' : ` (${message})`
+    throw new InputError(`could not read ${path} as ${format}: the file is damaged, truncated or not ${format} data${detail}`)
   }
   const warnings: string[] = []
   const volume = imageToVolume(image, path, warnings)

@@ -43,6 +43,9 @@ export function checkHounsfieldUnits(volume: Volume): string[] {
   if (max - min < 1e-6) {
     throw new InputError(`${expected}, got a constant image (all voxels ${formatValue(min)})`)
   }
+  if (min >= 0 && max <= MAX_LABEL_VALUE && hasOnlyIntegers(volume.data)) {
+    throw new InputError(`${expected}, got ${found} (a label mask such as a segmentation, not a CT?)`)
+  }
   if (volume.data instanceof Uint8Array || (min >= 0 && max <= 255)) {
     throw new InputError(`${expected}, got ${found} (an 8-bit image, e.g. a screenshot or exported PNG stack?)`)
   }
@@ -130,4 +133,12 @@ export function checkLungAirPresent(slices: Float32Array, frame: SliceFrame, sli
         `(a chest CT has about 10-40 %); expected a chest CT that includes the lungs`,
     )
   }
+}
+
+/** Largest value taken as a label when every voxel is a small non-negative integer. */
+const MAX_LABEL_VALUE = 20
+
+function hasOnlyIntegers(data: ArrayLike<number>): boolean {
+  for (let v = 0; v < data.length; v++) if (!Number.isInteger(data[v])) return false
+  return true
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -64,6 +64,27 @@ test('readVolume rejects a missing path', async () => {
 
 test('readVolume rejects an unknown extension', async () => {
   await assert.rejects(readVolume(import.meta.filename), /unsupported file format: read-write.test.ts/)
+})
+
+test('readVolume names a damaged file', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'colinet-io-'))
+  try {
+    for (const [name, content, format] of [
+      ['notes.nii.gz', 'plain text, not an image', 'NIfTI'],
+      ['broken.nrrd', 'NRRD0004\n###garbage', 'NRRD'],
+    ]) {
+      const path = join(folder, name)
+      writeFileSync(path, content)
+      await assert.rejects(readVolume(path), (error: Error) => {
+        assert.ok(error instanceof InputError)
+        assert.match(error.message, new RegExp(`could not read .*${name} as ${format}: the file is damaged, truncated or not ${format} data`))
+        assert.doesNotMatch(error.message, /undefined/)
+        return true
+      })
+    }
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
 })
 
 test('CIP NRRD and its DICOM copy give one volume', async (t) => {

@@ -84,6 +84,18 @@ test('evaluate --force replaces earlier results only', async () => {
   assert.equal(readFileSync(join(output, 'notes.txt'), 'utf8'), 'kept')
 })
 
+test('evaluate rejects a file as output folder', async () => {
+  const prediction = await writeBox('pred-file-output.nrrd', 4, 14)
+  const output = join(folder, 'not-a-folder.txt')
+  writeFileSync(output, 'kept')
+  await assert.rejects(runEvaluateCommand(['--pred', prediction, '--ref', prediction, '-o', output]), (error: Error) => {
+    assert.ok(error instanceof InputError)
+    assert.match(error.message, /output path .*not-a-folder\.txt is a file; expected a folder/)
+    return true
+  })
+  assert.equal(readFileSync(output, 'utf8'), 'kept')
+})
+
 test('evaluate reports a missing file', async () => {
   await assert.rejects(runEvaluateCommand(['--pred', join(folder, 'absent.nrrd'), '--ref', join(folder, 'absent.nrrd')]), /file not found/)
 })

@@ -128,6 +128,7 @@ test('joinLesionsToLung keeps lesions touching the lung', () => {
 
 test('checkHounsfieldUnits names what it found', () => {
   assert.throws(() => checkHounsfieldUnits(volume(Uint8Array.from([0, 255, 7, 9]), [2, 2, 1])), /got values 0\.\.255 \(an 8-bit image/)
+  assert.throws(() => checkHounsfieldUnits(volume(Uint8Array.from([0, 1, 1, 0]), [2, 2, 1])), /got values 0\.\.1 \(a label mask/)
   assert.throws(() => checkHounsfieldUnits(volume(Int16Array.from([0, 4095, 1000, 24]), [2, 2, 1])), /got values 0\.\.4095 with no negative values/)
   assert.throws(() => checkHounsfieldUnits(volume(Int16Array.from([5, 5, 5, 5]), [2, 2, 1])), /got a constant image \(all voxels 5\)/)
   assert.deepEqual(checkHounsfieldUnits(volume(Int16Array.from([-1000, 40, -850, 300]), [2, 2, 1])), [])
