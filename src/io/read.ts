@@ -66,8 +66,9 @@ export async function readVolume(path: string, options: ReadOptions = {}): Promi
     image = await readImageNode(path)
   } catch (error) {
     // itk-wasm's message is often empty or only repeats the path, so the likely cause comes first.
-    const message = (error as Error | undefined)?.message
-    const detail = message === undefined || message === '' || message.startsWith('Could not read') ? '' : ` (${message})`
+    const message = (error as Error | undefined)?.message ?? ''
+    let detail = ''
+    if (message !== '' && !message.startsWith('Could not read')) detail = ` (${message})`
     throw new InputError(`could not read ${path} as ${format}: the file is damaged, truncated or not ${format} data${detail}`)
   }
   const warnings: string[] = []

@@ -71,9 +71,10 @@ function fillHolesPerSide(labels: Uint8Array, size: Vec3): void {
   const work = new Uint8Array(plane)
   // Bounding rectangle per side (index = label): x0, x1, y0, y1.
   const boxes = [new Int32Array(4), new Int32Array(4), new Int32Array(4)]
+  const emptyBox = Int32Array.from([nx, -1, ny, -1])
   for (let k = 0; k < nz; k++) {
     const offset = k * plane
-    for (const box of boxes) box.set([nx, -1, ny, -1])
+    for (const box of boxes) box.set(emptyBox)
     for (let y = 0; y < ny; y++) {
       const row = offset + y * nx
       for (let x = 0; x < nx; x++) {
