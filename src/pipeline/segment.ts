@@ -3,6 +3,7 @@ import { geometryOf, type Volume } from '../volume/volume.js'
 import { frameForVolume } from './body-crop.js'
 import { removeCentralAirways } from '../sim/label-lungs.js'
 import { cleanLungMask, joinLesionsToLung, LESION_JOIN_LUNG_PROBABILITY } from './cleanup.js'
+import { describeIncludedMasses, includeMassesAtLungBorder } from './pleural-masses.js'
 import { checkHounsfieldUnits, checkLungAirPresent } from './input-checks.js'
 import type { SegmentationModel } from './model.js'
 import { fromCanonical, planReorientation, toCanonical, type Reorientation } from './orientation.js'
@@ -42,7 +43,7 @@ export interface SegmentationResult {
 /**
  * Segments the lungs and lesions of a chest CT in HU. The steps: check the input, reorient it to
  * axial slices, crop and resize each slice for the networks, and run the lung network on every
- * slice. Then clean the lung mask up in 3D, run the lesion network on the slices with lung, keep
+ * slice. Then clean the lung mask up in 3D, add the solid masses at its border, run the lesion network on the slices with lung, keep
  * the lesions in or joined to the lung, and map both masks back onto the input grid. Throws InputError when the input is not a chest CT in HU.
  */
 export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<SegmentationResult> {
@@ -91,6 +92,8 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   if (nz >= 8) warnings.push(...removeCentralAirways(canonical, lungMask))
   const lungCleanup = cleanLungMask(lungMask, canonical.size)
   warnings.push(...lungCleanup.warnings)
+  const massVoxels = includeMassesAtLungBorder(lungCleanup.labels, canonical, 2)
+  if (massVoxels > 0) warnings.push(describeIncludedMasses(massVoxels, canonical.spacingMm))
   const lungSlices = allSlices.filter((k) => hasForeground(lungCleanup.labels, k * nx * ny, nx * ny))
   endStage('lungCleanup')
 

@@ -6,6 +6,7 @@ import { geometryOf, indexToPhysical, voxelVolumeMl, type Vec3, type Volume } fr
 import { findCentralAirways } from './label-airways.js'
 import { cropBox, maskBoundingBox, pasteBox, type IndexBox } from './label-box.js'
 import { axisRoles, coordinateAlong, type AxisRoles } from './label-orientation.js'
+import { describeIncludedMasses, includeMassesAtLungBorder } from '../pipeline/pleural-masses.js'
 
 /**
  * A classical lung labeller for chest CT, used to make training labels for real scans (the
@@ -21,7 +22,9 @@ import { axisRoles, coordinateAlong, type AxisRoles } from './label-orientation.
  *    LPS (right = smaller x); when they touch, the single component is cut at the thinnest
  *    left-right position near the midline, slice by slice;
  * 6. each lung is closed and has its holes filled, slice by slice and in 3D, which takes in
- *    vessels, airways and dense lesions inside the pleural boundary.
+ *    vessels, airways and dense lesions inside the pleural boundary;
+ * 7. solid masses that touch a lung and that it surrounds (a tumour at the pleura) are added
+ *    (includeMassesAtLungBorder), so the outline follows the pleura behind them.
  *
  * Work happens in index space; the slice axis, up and left come from the direction matrix.
  */
@@ -69,6 +72,9 @@ export function labelLungs(ct: Volume, options: LabelLungsOptions = {}): LungLab
   const sides = separateLungs(lungs, ct, roles, warnings)
   const labels = new Uint8Array(lungs.length)
   for (const [side, mask] of sides) fillLung(mask, ct, closingRadiusMm, roles, side, labels)
+  // Thresholding leaves out tumours and dense consolidation, though they lie inside the pleura.
+  const massVoxels = includeMassesAtLungBorder(labels, ct, roles.sliceAxis)
+  if (massVoxels > 0) warnings.push(describeIncludedMasses(massVoxels, ct.spacingMm))
 
   checkVolume(labels, ct, warnings)
   return { lung: { ...geometryOf(ct), data: labels }, warnings }

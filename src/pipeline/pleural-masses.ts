@@ -1,0 +1,301 @@
+import { labelComponents2D } from '../volume/components.js'
+import { squaredDistanceTransform } from '../volume/distance.js'
+import { voxelVolumeMl, type Vec3, type Volume } from '../volume/volume.js'
+
+/**
+ * Settings of includeMassesAtLungBorder. A mass is found slice by slice as a dense region that
+ * a closing of the lung fills, and kept when the lung surrounds most of it.
+ */
+export interface MassInclusionSettings {
+  /** Radius of the in-plane closing that fills the bite a mass makes in the lung outline, in mm. */
+  closingRadiusMm: number
+  /** Mean HU a filled region needs to count as solid tissue (a tumour, consolidation or collapse). */
+  minMeanHu: number
+  /** Length of the rays that test whether the lung surrounds a region, in mm. */
+  rayLengthMm: number
+  /** A region that starts an inclusion: at least this area in mm² and this many of 16 rays meeting lung. */
+  seedAreaMm2: number
+  seedSurround: number
+  /** A region that continues an inclusion from the slice next to it. */
+  continueAreaMm2: number
+  continueSurround: number
+}
+
+export const MASS_INCLUSION_DEFAULTS: MassInclusionSettings = {
+  closingRadiusMm: 20,
+  minMeanHu: -150,
+  rayLengthMm: 50,
+  seedAreaMm2: 1000,
+  seedSurround: 13,
+  continueAreaMm2: 100,
+  continueSurround: 10,
+}
+
+const RAY_COUNT = 16
+const SURROUND_SAMPLES = 400
+
+interface Candidate {
+  side: number
+  /** Pixel indices in the slice (x fastest over the two in-plane axes). */
+  pixels: Int32Array
+  seed: boolean
+}
+
+/**
+ * Adds to each lung the solid masses (tumours, dense consolidation, collapse) that touch it and
+ * that the lung surrounds, so that the lung outline follows the pleura behind them instead of
+ * going around them. A lung mask made by thresholding or by a network that learned such masks
+ * leaves them out, though they lie inside the pleural boundary.
+ *
+ * Per slice across `sliceAxis` and per side (label 1 right, 2 left in `labels`):
+ *   1. the side is closed with a disc of `closingRadiusMm`; the closing fills concave bites in
+ *      its outline whose mouth is narrower than the disc's diameter;
+ *   2. each 4-connected filled region that belongs to no lung is measured: its area, its mean HU
+ *      and its surround, the mean over its pixels of how many of 16 evenly spaced rays of
+ *      `rayLengthMm` meet the side's lung. A bite that is deeper than wide scores near 16; a
+ *      region beside the mediastinum or the heart, which the lung meets from one side only,
+ *      scores 8 or less;
+ *   3. regions with a mean HU below `minMeanHu` (air, fat, partial volume at the diaphragm dome)
+ *      are never added. A region with seed area and surround is added. Then every region with
+ *      continue area and surround that overlaps an added region in the next slice is added too,
+ *      so a mass is followed to its ends (hysteresis, as in edge detection).
+ * Writes the side's label into the added voxels of `labels` in place and returns the number of
+ * voxels added.
+ */
+export function includeMassesAtLungBorder(
+  labels: Uint8Array,
+  ct: Volume,
+  sliceAxis: 0 | 1 | 2,
+  settings: MassInclusionSettings = MASS_INCLUSION_DEFAULTS,
+): number {
+  const planeAxes = ([0, 1, 2] as const).filter((axis) => axis !== sliceAxis) as [0 | 1 | 2, 0 | 1 | 2]
+  const strides: Vec3 = [1, ct.size[0], ct.size[0] * ct.size[1]]
+  const width = ct.size[planeAxes[0]]
+  const height = ct.size[planeAxes[1]]
+  const spacing: [number, number] = [ct.spacingMm[planeAxes[0]], ct.spacingMm[planeAxes[1]]]
+  const voxelOf = (slice: number, pixel: number): number =>
+    slice * strides[sliceAxis] + (pixel % width) * strides[planeAxes[0]] + Math.floor(pixel / width) * strides[planeAxes[1]]
+
+  const planeLabels = new Uint8Array(width * height)
+  const planeHu = new Float32Array(width * height)
+  const candidates: Candidate[][] = []
+  for (let slice = 0; slice < ct.size[sliceAxis]; slice++) {
+    for (let pixel = 0; pixel < planeLabels.length; pixel++) {
+      const voxel = voxelOf(slice, pixel)
+      planeLabels[pixel] = labels[voxel]
+      planeHu[pixel] = Number(ct.data[voxel])
+    }
+    candidates.push(findCandidates(planeLabels, planeHu, width, height, spacing, settings))
+  }
+
+  const added = followMasses(candidates, width * height)
+  let count = 0
+  for (let slice = 0; slice < added.length; slice++) {
+    for (const candidate of added[slice]) {
+      for (const pixel of candidate.pixels) {
+        const voxel = voxelOf(slice, pixel)
+        if (labels[voxel] === 0) {
+          labels[voxel] = candidate.side
+          count++
+        }
+      }
+    }
+  }
+  return count
+}
+
+/**
+ * Finds the regions of one slice that a closing adds to either side, with their seed test. Each side
+ * is processed in its bounding rectangle grown by the closing radius: the closing lies inside
+ * the side's convex hull, and the margin keeps the dilation's outside in view. Where the margin
+ * reaches past the slice's edge it counts as neither lung nor candidate.
+ */
+function findCandidates(
+  planeLabels: Uint8Array,
+  planeHu: Float32Array,
+  width: number,
+  height: number,
+  spacing: [number, number],
+  settings: MassInclusionSettings,
+): Candidate[] {
+  const found: Candidate[] = []
+  const pixelAreaMm2 = spacing[0] * spacing[1]
+  for (const side of [1, 2]) {
+    const box = sideRectangle(planeLabels, width, height, side, [
+      Math.ceil(settings.closingRadiusMm / spacing[0]) + 1,
+      Math.ceil(settings.closingRadiusMm / spacing[1]) + 1,
+    ])
+    if (box === undefined) continue
+    const [x0, y0, boxWidth, boxHeight] = box
+    const toPlane = (p: number): number => (y0 + Math.floor(p / boxWidth)) * width + x0 + (p % boxWidth)
+    const lung = new Uint8Array(boxWidth * boxHeight)
+    const unlabelled = new Uint8Array(lung.length)
+    for (let p = 0; p < lung.length; p++) {
+      const x = x0 + (p % boxWidth)
+      const y = y0 + Math.floor(p / boxWidth)
+      if (x < 0 || y < 0 || x >= width || y >= height) continue
+      const label = planeLabels[y * width + x]
+      lung[p] = label === side ? 1 : 0
+      unlabelled[p] = label === 0 ? 1 : 0
+    }
+
+    const filled = closingAdditions(lung, unlabelled, boxWidth, boxHeight, spacing, settings.closingRadiusMm)
+    const regions = labelComponents2D(filled, boxWidth, boxHeight, 4)
+    for (const pixels of groupPixels(regions.labels, regions.count)) {
+      const areaMm2 = pixels.length * pixelAreaMm2
+      if (areaMm2 < settings.continueAreaMm2) continue
+      let huSum = 0
+      for (const p of pixels) huSum += planeHu[toPlane(p)]
+      if (huSum / pixels.length < settings.minMeanHu) continue
+      const surround = meanSurround(pixels, lung, boxWidth, boxHeight, spacing, settings.rayLengthMm)
+      if (surround < settings.continueSurround) continue
+      const seed = areaMm2 >= settings.seedAreaMm2 && surround >= settings.seedSurround
+      found.push({ side, pixels: pixels.map(toPlane), seed })
+    }
+  }
+  return found
+}
+
+/** Bounding rectangle [x0, y0, width, height] of one label in a plane, grown by `margin` (it may pass the plane's edges); undefined when absent. */
+function sideRectangle(
+  planeLabels: Uint8Array,
+  width: number,
+  height: number,
+  side: number,
+  margin: [number, number],
+): [number, number, number, number] | undefined {
+  let xMin = width
+  let xMax = -1
+  let yMin = height
+  let yMax = -1
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (planeLabels[y * width + x] !== side) continue
+      if (x < xMin) xMin = x
+      if (x > xMax) xMax = x
+      if (y < yMin) yMin = y
+      yMax = y
+    }
+  }
+  if (xMax < 0) return undefined
+  return [xMin - margin[0], yMin - margin[1], xMax - xMin + 1 + 2 * margin[0], yMax - yMin + 1 + 2 * margin[1]]
+}
+
+/** Pixels that a closing of `lung` with a disc of `radiusMm` adds and that are `unlabelled`. */
+function closingAdditions(
+  lung: Uint8Array,
+  unlabelled: Uint8Array,
+  width: number,
+  height: number,
+  spacing: [number, number],
+  radiusMm: number,
+): Uint8Array {
+  const size: Vec3 = [width, height, 1]
+  const spacing3: Vec3 = [spacing[0], spacing[1], 1]
+  const radius2 = radiusMm * radiusMm
+  const toLung = squaredDistanceTransform(lung, size, spacing3)
+  const outsideDilation = new Uint8Array(lung.length)
+  for (let p = 0; p < lung.length; p++) outsideDilation[p] = toLung[p] > radius2 ? 1 : 0
+  const toOutside = squaredDistanceTransform(outsideDilation, size, spacing3)
+  const additions = new Uint8Array(lung.length)
+  for (let p = 0; p < lung.length; p++) {
+    // With no pixel outside the dilation the distance is Infinity and the closing covers all.
+    if (toOutside[p] > radius2 && unlabelled[p] === 1) additions[p] = 1
+  }
+  return additions
+}
+
+/** Pixel indices of each component, for labels 1..count. */
+function groupPixels(componentLabels: Int32Array, count: number): Int32Array[] {
+  const sizes = new Int32Array(count + 1)
+  for (const label of componentLabels) sizes[label]++
+  const groups = Array.from({ length: count }, (_, c) => new Int32Array(sizes[c + 1]))
+  const filledUpTo = new Int32Array(count + 1)
+  for (let p = 0; p < componentLabels.length; p++) {
+    const label = componentLabels[p]
+    if (label > 0) groups[label - 1][filledUpTo[label]++] = p
+  }
+  return groups
+}
+
+/**
+ * Mean over the pixels of how many of 16 rays, evenly spaced in angle and `rayLengthMm` long,
+ * meet a lung pixel. Rays step by the smaller pixel spacing. A large region is sampled at every
+ * n-th pixel in storage order, at most about SURROUND_SAMPLES pixels.
+ */
+function meanSurround(
+  pixels: Int32Array,
+  lung: Uint8Array,
+  width: number,
+  height: number,
+  spacing: [number, number],
+  rayLengthMm: number,
+): number {
+  const stepMm = Math.min(spacing[0], spacing[1])
+  const steps = Math.floor(rayLengthMm / stepMm)
+  const directions = Array.from({ length: RAY_COUNT }, (_, a) => {
+    const angle = (2 * Math.PI * a) / RAY_COUNT
+    return [(Math.cos(angle) * stepMm) / spacing[0], (Math.sin(angle) * stepMm) / spacing[1]]
+  })
+  const every = Math.max(1, Math.floor(pixels.length / SURROUND_SAMPLES))
+  let hits = 0
+  let sampled = 0
+  for (let i = 0; i < pixels.length; i += every) {
+    const p = pixels[i]
+    sampled++
+    const x0 = p % width
+    const y0 = (p - x0) / width
+    for (const [dx, dy] of directions) {
+      for (let t = 1; t <= steps; t++) {
+        const x = Math.round(x0 + dx * t)
+        const y = Math.round(y0 + dy * t)
+        if (x < 0 || y < 0 || x >= width || y >= height) break
+        if (lung[y * width + x] === 1) {
+          hits++
+          break
+        }
+      }
+    }
+  }
+  return hits / sampled
+}
+
+/**
+ * Returns the seed regions and, slice after slice in both directions, every continue region of
+ * the same side that shares a pixel with an added region in the neighbouring slice.
+ */
+function followMasses(candidates: Candidate[][], planeSize: number): Candidate[][] {
+  const added = candidates.map((slice) => new Set(slice.filter((candidate) => candidate.seed)))
+  const footprint = new Uint8Array(planeSize)
+  let changed = true
+  while (changed) {
+    changed = false
+    for (let slice = 0; slice < candidates.length; slice++) {
+      for (const neighbour of [slice - 1, slice + 1]) {
+        if (neighbour < 0 || neighbour >= candidates.length || added[neighbour].size === 0) continue
+        for (const side of [1, 2]) {
+          const open = candidates[slice].filter((candidate) => candidate.side === side && !added[slice].has(candidate))
+          if (open.length === 0) continue
+          footprint.fill(0)
+          for (const region of added[neighbour]) if (region.side === side) for (const p of region.pixels) footprint[p] = 1
+          for (const candidate of open) {
+            if (candidate.pixels.some((p) => footprint[p] === 1)) {
+              added[slice].add(candidate)
+              changed = true
+            }
+          }
+        }
+      }
+    }
+  }
+  return added.map((slice) => [...slice])
+}
+
+/** Formats the warning with the volume of solid tissue that includeMassesAtLungBorder added, for the user to check in the overview. */
+export function describeIncludedMasses(voxels: number, spacingMm: Vec3): string {
+  const volumeMl = voxels * voxelVolumeMl(spacingMm)
+  return (
+    `${volumeMl.toFixed(1)} mL of solid tissue that the lung surrounds (a tumour or dense consolidation at the pleura?) ` +
+    'was included in the lung; check it in the overview'
+  )
+}
