@@ -119,6 +119,23 @@ test('labelLungs CIP ct-64 against reference', async (t) => {
   assert.ok(dice(result.lung.data, reference.data) >= 0.97, `whole-lung Dice ${dice(result.lung.data, reference.data)}`)
 })
 
+test('labelLungs A0002 includes the tumour', async (t) => {
+  const ctPath = requireSharedData(t, 'ct/lung-pet-ct-dx/A0002-8mm-B70f')
+  if (ctPath === undefined) return
+  const ct = (await readVolume(ctPath)).volume
+  const result = labelLungs(ct)
+  // Points inside the right lower-lobe mass, read off axial slices 13 to 15 in a viewer (columns
+  // from the patient's right, rows from anterior). The mass touches the mediastinum, so before
+  // the mass inclusion step the right lung label went around it.
+  const [nx, ny] = ct.size
+  for (const [column, row, slice] of [[165, 300, 13], [160, 310, 13], [170, 295, 14], [175, 300, 15]]) {
+    const voxel = column + nx * (row + ny * slice)
+    assert.ok(Number(ct.data[voxel]) > -150, `HU ${Number(ct.data[voxel])} at ${column}, ${row}, ${slice} is not solid tissue`)
+    assert.equal(result.lung.data[voxel], 1, `label at ${column}, ${row}, ${slice}`)
+  }
+  assert.ok(result.warnings.some((warning) => warning.includes('solid tissue that the lung surrounds')), result.warnings.join('; '))
+})
+
 test('label-lungs command writes a label', async () => {
   const folder = mkdtempSync(join(tmpdir(), 'colinet-label-lungs-'))
   try {
