@@ -4,6 +4,7 @@ import { readDicomTagsNode, readImageDicomFileSeriesNode } from '@itk-wasm/dicom
 import type { Image } from 'itk-wasm'
 import { InputError } from '../errors.js'
 import { readDicomHeaderTags } from './dicom-header.js'
+import { withItkConsoleHeld } from './itk-console.js'
 
 const TAG_MODALITY = '0008|0060'
 const TAG_IMAGE_TYPE = '0008|0008'
@@ -52,7 +53,7 @@ async function readSeriesTags(file: string, tags: string[]): Promise<Map<string,
   const fast = readDicomHeaderTags(file, tags)
   if (fast !== undefined) return fast
   try {
-    const result = await readDicomTagsNode(file, { tagsToRead: { tags } })
+    const result = await withItkConsoleHeld(() => readDicomTagsNode(file, { tagsToRead: { tags } }))
     return new Map(result.tags.map(([tag, value]) => [tag.toLowerCase(), value.trim()]))
   } catch {
     return undefined
@@ -164,7 +165,7 @@ export async function readDicomFolder(folder: string, seriesUid?: string): Promi
 
   let image: Image
   try {
-    const result = await readImageDicomFileSeriesNode({ inputImages: chosen.files, singleSortedSeries: false })
+    const result = await withItkConsoleHeld(() => readImageDicomFileSeriesNode({ inputImages: chosen.files, singleSortedSeries: false }))
     image = result.outputImage
   } catch (error) {
     throw new InputError(`could not read DICOM ${describeSeries(chosen)}: ${(error as Error).message}`)

@@ -5,6 +5,7 @@ import type { Image } from 'itk-wasm'
 import { InputError } from '../errors.js'
 import type { Vec3, Volume, VoxelArray } from '../volume/volume.js'
 import { readDicomFolder } from './dicom.js'
+import { withItkConsoleHeld } from './itk-console.js'
 
 export interface ReadOptions {
   /** SeriesInstanceUID to read from a DICOM folder; by default the axial CT series with most slices. */
@@ -63,7 +64,7 @@ export async function readVolume(path: string, options: ReadOptions = {}): Promi
 
   let image: Image
   try {
-    image = await readImageNode(path)
+    image = await withItkConsoleHeld(() => readImageNode(path))
   } catch (error) {
     // itk-wasm's message is often empty or only repeats the path, so the likely cause comes first.
     const message = (error as Error | undefined)?.message ?? ''

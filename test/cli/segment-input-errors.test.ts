@@ -33,6 +33,15 @@ test('segment rejects an unknown format', () => {
   expectRejected(path, /unsupported file format: notes\.txt \(expected one of \.nii\.gz/)
 })
 
+test('segment rejects a damaged NRRD quietly', () => {
+  const path = join(folder, 'truncated.nrrd')
+  writeFileSync(path, 'NRRD0004\ntype: short\ndimension: 3\nsizes: 10 10 10\nencoding: raw\n\nabc')
+  expectRejected(path, /could not read .*truncated\.nrrd as NRRD: the file is damaged, truncated or not NRRD data/)
+  // itk-wasm prints a debugging banner on this file; only colinet's message may reach the user.
+  const run = runColinet(['segment', path, '-o', join(folder, 'out-truncated'), '--quiet'])
+  assert.doesNotMatch(run.stdout + run.stderr, /Exception while running pipeline|Debug mode/)
+})
+
 test('segment rejects a 4D series', () => {
   const path = join(folder, 'series.nii')
   writeRawNifti(path, [8, 8, 4, 3], new Int16Array(8 * 8 * 4 * 3).fill(-1000))
