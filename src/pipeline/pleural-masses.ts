@@ -32,6 +32,9 @@ export const MASS_INCLUSION_DEFAULTS: MassInclusionSettings = {
 }
 
 const RAY_COUNT = 16
+
+/** A rectangle of pixels: x0, y0, width, height. */
+type Rectangle = [number, number, number, number]
 const SURROUND_SAMPLES = 400
 
 interface Candidate {
@@ -76,16 +79,20 @@ export function includeMassesAtLungBorder(
   const voxelOf = (slice: number, pixel: number): number =>
     slice * strides[sliceAxis] + (pixel % width) * strides[planeAxes[0]] + Math.floor(pixel / width) * strides[planeAxes[1]]
 
-  const planeLabels = new Uint8Array(width * height)
-  const planeHu = new Float32Array(width * height)
+  const plane = width * height
+  const copy = new Uint8Array(sliceAxis === 2 ? 0 : plane)
   const candidates: Candidate[][] = []
   for (let slice = 0; slice < ct.size[sliceAxis]; slice++) {
-    for (let pixel = 0; pixel < planeLabels.length; pixel++) {
-      const voxel = voxelOf(slice, pixel)
-      planeLabels[pixel] = labels[voxel]
-      planeHu[pixel] = Number(ct.data[voxel])
+    // Axial slices of a volume stored x fastest are contiguous, so they are read in place.
+    let planeLabels: Uint8Array
+    if (sliceAxis === 2) {
+      planeLabels = labels.subarray(slice * plane, (slice + 1) * plane)
+    } else {
+      for (let pixel = 0; pixel < plane; pixel++) copy[pixel] = labels[voxelOf(slice, pixel)]
+      planeLabels = copy
     }
-    candidates.push(findCandidates(planeLabels, planeHu, width, height, spacing, settings))
+    const huAt = (pixel: number): number => Number(ct.data[voxelOf(slice, pixel)])
+    candidates.push(findCandidates(planeLabels, huAt, width, height, spacing, settings))
   }
 
   const added = followMasses(candidates, width * height)
@@ -112,7 +119,7 @@ export function includeMassesAtLungBorder(
  */
 function findCandidates(
   planeLabels: Uint8Array,
-  planeHu: Float32Array,
+  huAt: (pixel: number) => number,
   width: number,
   height: number,
   spacing: [number, number],
@@ -120,11 +127,12 @@ function findCandidates(
 ): Candidate[] {
   const found: Candidate[] = []
   const pixelAreaMm2 = spacing[0] * spacing[1]
+  const rectangles = sideRectangles(planeLabels, width, height, [
+    Math.ceil(settings.closingRadiusMm / spacing[0]) + 1,
+    Math.ceil(settings.closingRadiusMm / spacing[1]) + 1,
+  ])
   for (const side of [1, 2]) {
-    const box = sideRectangle(planeLabels, width, height, side, [
-      Math.ceil(settings.closingRadiusMm / spacing[0]) + 1,
-      Math.ceil(settings.closingRadiusMm / spacing[1]) + 1,
-    ])
+    const box = rectangles[side]
     if (box === undefined) continue
     const [x0, y0, boxWidth, boxHeight] = box
     const toPlane = (p: number): number => (y0 + Math.floor(p / boxWidth)) * width + x0 + (p % boxWidth)
@@ -145,7 +153,7 @@ function findCandidates(
       const areaMm2 = pixels.length * pixelAreaMm2
       if (areaMm2 < settings.continueAreaMm2) continue
       let huSum = 0
-      for (const p of pixels) huSum += planeHu[toPlane(p)]
+      for (const p of pixels) huSum += huAt(toPlane(p))
       if (huSum / pixels.length < settings.minMeanHu) continue
       const surround = meanSurround(pixels, lung, boxWidth, boxHeight, spacing, settings.rayLengthMm)
       if (surround < settings.continueSurround) continue
@@ -156,29 +164,35 @@ function findCandidates(
   return found
 }
 
-/** Bounding rectangle [x0, y0, width, height] of one label in a plane, grown by `margin` (it may pass the plane's edges); undefined when absent. */
-function sideRectangle(
+/**
+ * Returns the bounding rectangle [x0, y0, width, height] of labels 1 and 2 in a plane (index =
+ * label), grown by `margin` (it may pass the plane's edges); undefined for an absent label.
+ */
+function sideRectangles(
   planeLabels: Uint8Array,
   width: number,
   height: number,
-  side: number,
   margin: [number, number],
-): [number, number, number, number] | undefined {
-  let xMin = width
-  let xMax = -1
-  let yMin = height
-  let yMax = -1
+): (Rectangle | undefined)[] {
+  // Per label: x min, x max, y min, y max.
+  const bounds = [0, 1, 2].map(() => [width, -1, height, -1])
   for (let y = 0; y < height; y++) {
+    const row = y * width
     for (let x = 0; x < width; x++) {
-      if (planeLabels[y * width + x] !== side) continue
-      if (x < xMin) xMin = x
-      if (x > xMax) xMax = x
-      if (y < yMin) yMin = y
-      yMax = y
+      const label = planeLabels[row + x]
+      if (label !== 1 && label !== 2) continue
+      const b = bounds[label]
+      if (x < b[0]) b[0] = x
+      if (x > b[1]) b[1] = x
+      if (y < b[2]) b[2] = y
+      b[3] = y
     }
   }
-  if (xMax < 0) return undefined
-  return [xMin - margin[0], yMin - margin[1], xMax - xMin + 1 + 2 * margin[0], yMax - yMin + 1 + 2 * margin[1]]
+  return bounds.map(([xMin, xMax, yMin, yMax], label) =>
+    label === 0 || xMax < 0
+      ? undefined
+      : [xMin - margin[0], yMin - margin[1], xMax - xMin + 1 + 2 * margin[0], yMax - yMin + 1 + 2 * margin[1]],
+  )
 }
 
 /** Pixels that a closing of `lung` with a disc of `radiusMm` adds and that are `unlabelled`. */
