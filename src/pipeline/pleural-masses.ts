@@ -89,26 +89,8 @@ export function includeMassesAtLungBorder(
   }
   const huOf = (slice: number) => (pixel: number): number => Number(ct.data[voxelOf(slice, pixel)])
 
-  // A search on coarse pixels with looser thresholds finds the slices that a mass may reach,
-  // and only those are searched at full resolution. Most scans have no mass at all.
   const sliceCount = ct.size[sliceAxis]
-  const needed = new Uint8Array(sliceCount).fill(1)
-  const coarseCandidates: Candidate[][] = []
-  let coarsePlaneSize = 0
-  for (let slice = 0; slice < sliceCount; slice++) {
-    const coarse = coarsePlane(planeOf(slice), huOf(slice), width, height, spacing)
-    if (coarse === undefined) break
-    coarsePlaneSize = coarse.width * coarse.height
-    coarseCandidates.push(findCandidates(coarse.labels, coarse.huAt, coarse.width, coarse.height, coarse.spacing, screenSettings(settings)))
-  }
-  if (coarseCandidates.length === sliceCount) {
-    needed.fill(0)
-    followMasses(coarseCandidates, coarsePlaneSize).forEach((regions, slice) => {
-      if (regions.length === 0) return
-      for (const near of [slice - 1, slice, slice + 1]) if (near >= 0 && near < sliceCount) needed[near] = 1
-    })
-  }
-
+  const needed = slicesToSearch(sliceCount, planeOf, huOf, width, height, spacing, settings)
   const candidates: Candidate[][] = []
   for (let slice = 0; slice < sliceCount; slice++) {
     candidates.push(needed[slice] === 1 ? findCandidates(planeOf(slice), huOf(slice), width, height, spacing, settings) : [])
@@ -128,6 +110,38 @@ export function includeMassesAtLungBorder(
     }
   }
   return count
+}
+
+/**
+ * Marks the slices (1) that a mass may reach, from a search on coarse pixels with looser
+ * thresholds, and their neighbours; only those are searched at full resolution. Most scans have
+ * no mass at all. Marks every slice when the pixels are already coarse.
+ */
+function slicesToSearch(
+  sliceCount: number,
+  planeOf: (slice: number) => Uint8Array,
+  huOf: (slice: number) => (pixel: number) => number,
+  width: number,
+  height: number,
+  spacing: [number, number],
+  settings: MassInclusionSettings,
+): Uint8Array {
+  const needed = new Uint8Array(sliceCount).fill(1)
+  const coarseCandidates: Candidate[][] = []
+  let coarsePlaneSize = 0
+  for (let slice = 0; slice < sliceCount; slice++) {
+    const coarse = coarsePlane(planeOf(slice), huOf(slice), width, height, spacing)
+    if (coarse === undefined) return needed
+    coarsePlaneSize = coarse.width * coarse.height
+    coarseCandidates.push(findCandidates(coarse.labels, coarse.huAt, coarse.width, coarse.height, coarse.spacing, screenSettings(settings)))
+  }
+
+  needed.fill(0)
+  followMasses(coarseCandidates, coarsePlaneSize).forEach((regions, slice) => {
+    if (regions.length === 0) return
+    for (const near of [slice - 1, slice, slice + 1]) if (near >= 0 && near < sliceCount) needed[near] = 1
+  })
+  return needed
 }
 
 /** Pixel size in mm of the coarse planes that screen a scan with fine pixels for masses. */
