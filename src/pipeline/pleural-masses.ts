@@ -113,9 +113,9 @@ export function includeMassesAtLungBorder(
 }
 
 /**
- * Marks the slices (1) that a mass may reach, from a search on coarse pixels with looser
- * thresholds, and their neighbours; only those are searched at full resolution. Most scans have
- * no mass at all. Marks every slice when the pixels are already coarse.
+ * Marks with 1 the slices that a mass may reach, and their neighbours, found by a search on
+ * coarse pixels with looser thresholds. Only those slices are then searched at full resolution,
+ * because most scans have no mass at all. Every slice is marked when the pixels are already coarse.
  */
 function slicesToSearch(
   sliceCount: number,
