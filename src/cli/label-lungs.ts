@@ -1,8 +1,9 @@
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { parseArgs } from 'node:util'
 import { InputError } from '../errors.js'
 import { readVolume, volumeFormatOf } from '../io/read.js'
-import { writeVolume } from '../io/write.js'
+import { checkOutputLocation, writeVolume } from '../io/write.js'
 import { checkHounsfieldUnits } from '../pipeline/input-checks.js'
 import { encodePng } from '../report/png.js'
 import { renderLungOverlay } from '../sim/label-overlay.js'
@@ -56,9 +57,9 @@ export async function runLabelLungsCommand(argv: string[]): Promise<number> {
     throw new InputError(`--overlay expects a .png file name, got ${values.overlay}`)
   }
   for (const path of [output, values.overlay]) {
-    if (path !== undefined && existsSync(path) && !values.force) {
-      throw new InputError(`${path} already exists; add --force to overwrite it`)
-    }
+    if (path === undefined) continue
+    if (existsSync(path) && !values.force) throw new InputError(`${path} already exists; add --force to overwrite it`)
+    checkOutputLocation(path)
   }
   const thresholdHu = parseNumber(values.threshold, '--threshold', -400)
   const closingRadiusMm = parseNumber(values['closing-radius'], '--closing-radius', 5)
@@ -72,8 +73,12 @@ export async function runLabelLungsCommand(argv: string[]): Promise<number> {
     throw new InputError(`no lung found in ${positionals[0]}: no air region below ${thresholdHu} HU enclosed by the body; expected a chest CT that includes the lungs`)
   }
 
+  const overlayPng = values.overlay === undefined ? undefined : encodePng(renderLungOverlay(input.volume, result.lung.data))
   await writeVolume(output, result.lung, { force: values.force })
-  if (values.overlay !== undefined) writeFileSync(values.overlay, encodePng(renderLungOverlay(input.volume, result.lung.data)))
+  if (values.overlay !== undefined && overlayPng !== undefined) {
+    mkdirSync(dirname(values.overlay), { recursive: true })
+    writeFileSync(values.overlay, overlayPng)
+  }
 
   const counts = [0, 0, 0]
   for (const label of result.lung.data) counts[label]++

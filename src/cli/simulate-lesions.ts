@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { InputError } from '../errors.js'
 import { readVolume, volumeFormatOf } from '../io/read.js'
-import { writeVolume } from '../io/write.js'
+import { checkOutputLocation, writeVolume } from '../io/write.js'
 import { checkHounsfieldUnits } from '../pipeline/input-checks.js'
 import { simulateLesions } from '../sim/lesions.js'
 
@@ -62,6 +62,7 @@ export async function runSimulateLesionsCommand(argv: string[]): Promise<number>
     const format = volumeFormatOf(path)
     if (format === undefined || format === 'DICOM') throw new InputError(`cannot write ${path}: expected a .nii.gz, .nii, .nrrd or .mha file name`)
     if (existsSync(path) && !values.force) throw new InputError(`${path} already exists; add --force to overwrite it`)
+    checkOutputLocation(path)
   }
 
   const options = {

@@ -1,4 +1,4 @@
-import { existsSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { writeImageNode } from '@itk-wasm/image-io'
 import { FloatTypes, Image, ImageType, IntTypes, PixelTypes } from 'itk-wasm'
@@ -48,6 +48,8 @@ export async function writeVolume(path: string, volume: Volume, options: WriteOp
     throw new InputError(`${path} already exists; use --force to overwrite it`)
   }
 
+  checkOutputLocation(path)
+  mkdirSync(dirname(path), { recursive: true })
   const extension = path.toLowerCase().endsWith('.nii.gz') ? '.nii.gz' : path.slice(path.lastIndexOf('.'))
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp${extension}`)
   try {
@@ -56,5 +58,18 @@ export async function writeVolume(path: string, volume: Volume, options: WriteOp
   } catch (error) {
     rmSync(temporary, { force: true })
     throw error
+  }
+}
+
+/**
+ * Checks that a file can be created at `path`: its nearest existing ancestor must be a folder
+ * (missing folders in between are created when the file is written). Throws InputError naming
+ * the file that blocks the path, so a command can check its outputs before it starts work.
+ */
+export function checkOutputLocation(path: string): void {
+  let ancestor = dirname(path)
+  while (!existsSync(ancestor) && dirname(ancestor) !== ancestor) ancestor = dirname(ancestor)
+  if (existsSync(ancestor) && !statSync(ancestor).isDirectory()) {
+    throw new InputError(`cannot write ${path}: ${ancestor} is a file, not a folder`)
   }
 }

@@ -154,6 +154,38 @@ test('label-lungs command writes a label', async () => {
   }
 })
 
+test('label-lungs command creates output folders', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'colinet-label-lungs-'))
+  try {
+    const input = join(folder, 'ct.nii.gz')
+    await writeVolume(input, createChestPhantom({ size: [64, 64, 32] }).ct)
+    const output = join(folder, 'labels', 'new', 'lung.nii.gz')
+    const overlay = join(folder, 'overlays', 'lung.png')
+    assert.equal(await runLabelLungsCommand([input, '-o', output, '--overlay', overlay]), 0)
+    assert.ok(existsSync(output))
+    assert.ok(existsSync(overlay))
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
+})
+
+test('label-lungs command rejects a file as folder', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'colinet-label-lungs-'))
+  try {
+    const input = join(folder, 'ct.nii.gz')
+    await writeVolume(input, createChestPhantom({ size: [64, 64, 32] }).ct)
+    const blocker = join(folder, 'notes.txt')
+    writeFileSync(blocker, 'a file where a folder is expected')
+    const output = join(folder, 'lung.nii.gz')
+    await assert.rejects(runLabelLungsCommand([input, '-o', join(blocker, 'lung.nii.gz')]), /notes\.txt is a file, not a folder/)
+    await assert.rejects(runLabelLungsCommand([input, '-o', output, '--overlay', join(blocker, 'sub', 'lung.png')]), /notes\.txt is a file, not a folder/)
+    // The overlay's location is checked before anything is written, so no label is left behind.
+    assert.equal(existsSync(output), false)
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
+})
+
 test('label-lungs command rejects overwrite', async () => {
   const folder = mkdtempSync(join(tmpdir(), 'colinet-label-lungs-'))
   try {
