@@ -53,7 +53,7 @@ function labelLungSides(mask: Uint8Array, size: Vec3, warnings: string[]): Uint8
     }
   } else {
     const split = thinnestColumn(components.labels, size, largest)
-    warnings.push(`the lungs form one connected region; split into right and left at column ${split} of the canonical grid`)
+    warnings.push(`the lungs form one connected region; split into right and left where it is thinnest, ${split} voxels from the patient's right edge of the volume`)
     for (let v = 0; v < labels.length; v++) {
       if (components.labels[v] === largest) labels[v] = v % nx < split ? RIGHT_LUNG : LEFT_LUNG
     }

@@ -397,11 +397,14 @@ function followMasses(candidates: Candidate[][], planeSize: number): Candidate[]
   return added.map((slice) => [...slice])
 }
 
-/** Formats the warning with the volume of solid tissue that includeMassesAtLungBorder added, for the user to check in the overview. */
-export function describeIncludedMasses(voxels: number, spacingMm: Vec3): string {
+/**
+ * Formats the warning with the volume of solid tissue that includeMassesAtLungBorder added, for
+ * the user to check in the image the command writes (`imageName`: overview or overlay).
+ */
+export function describeIncludedMasses(voxels: number, spacingMm: Vec3, imageName: 'overview' | 'overlay'): string {
   const volumeMl = voxels * voxelVolumeMl(spacingMm)
   return (
     `${volumeMl.toFixed(1)} mL of solid tissue that the lung surrounds (a tumour or dense consolidation at the pleura?) ` +
-    'was included in the lung; check it in the overview'
+    `was included in the lung; check it in the ${imageName}`
   )
 }

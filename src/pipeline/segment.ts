@@ -93,7 +93,7 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   const lungCleanup = cleanLungMask(lungMask, canonical.size)
   warnings.push(...lungCleanup.warnings)
   const massVoxels = includeMassesAtLungBorder(lungCleanup.labels, canonical, 2)
-  if (massVoxels > 0) warnings.push(describeIncludedMasses(massVoxels, canonical.spacingMm))
+  if (massVoxels > 0) warnings.push(describeIncludedMasses(massVoxels, canonical.spacingMm, 'overview'))
   const lungSlices = allSlices.filter((k) => hasForeground(lungCleanup.labels, k * nx * ny, nx * ny))
   endStage('lungCleanup')
 

@@ -74,7 +74,7 @@ export function labelLungs(ct: Volume, options: LabelLungsOptions = {}): LungLab
   for (const [side, mask] of sides) fillLung(mask, ct, closingRadiusMm, roles, side, labels)
   // Thresholding leaves out tumours and dense consolidation, though they lie inside the pleura.
   const massVoxels = includeMassesAtLungBorder(labels, ct, roles.sliceAxis)
-  if (massVoxels > 0) warnings.push(describeIncludedMasses(massVoxels, ct.spacingMm))
+  if (massVoxels > 0) warnings.push(describeIncludedMasses(massVoxels, ct.spacingMm, 'overlay'))
 
   checkVolume(labels, ct, warnings)
   return { lung: { ...geometryOf(ct), data: labels }, warnings }
