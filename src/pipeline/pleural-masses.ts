@@ -33,6 +33,12 @@ export const MASS_INCLUSION_DEFAULTS: MassInclusionSettings = {
 
 const RAY_COUNT = 16
 
+/** Voxels added to the right (label 1) and the left (label 2) lung. */
+export interface AddedVoxels {
+  right: number
+  left: number
+}
+
 /** A rectangle of pixels: x0, y0, width, height. */
 type Rectangle = [number, number, number, number]
 const SURROUND_SAMPLES = 400
@@ -63,14 +69,14 @@ interface Candidate {
  *      continue area and surround that overlaps an added region in the next slice is added too,
  *      so a mass is followed to its ends (hysteresis, as in edge detection).
  * Writes the side's label into the added voxels of `labels` in place and returns the number of
- * voxels added.
+ * voxels added to each side.
  */
 export function includeMassesAtLungBorder(
   labels: Uint8Array,
   ct: Volume,
   sliceAxis: 0 | 1 | 2,
   settings: MassInclusionSettings = MASS_INCLUSION_DEFAULTS,
-): number {
+): AddedVoxels {
   const planeAxes = ([0, 1, 2] as const).filter((axis) => axis !== sliceAxis) as [0 | 1 | 2, 0 | 1 | 2]
   const strides: Vec3 = [1, ct.size[0], ct.size[0] * ct.size[1]]
   const width = ct.size[planeAxes[0]]
@@ -97,19 +103,19 @@ export function includeMassesAtLungBorder(
   }
 
   const added = followMasses(candidates, width * height)
-  let count = 0
+  const counts = [0, 0, 0]
   for (let slice = 0; slice < added.length; slice++) {
     for (const candidate of added[slice]) {
       for (const pixel of candidate.pixels) {
         const voxel = voxelOf(slice, pixel)
         if (labels[voxel] === 0) {
           labels[voxel] = candidate.side
-          count++
+          counts[candidate.side]++
         }
       }
     }
   }
-  return count
+  return { right: counts[1], left: counts[2] }
 }
 
 /**
@@ -398,13 +404,21 @@ function followMasses(candidates: Candidate[][], planeSize: number): Candidate[]
 }
 
 /**
- * Formats the warning with the volume of solid tissue that includeMassesAtLungBorder added, for
- * the user to check in the image the command writes (`imageName`: overview or overlay).
+ * Formats the warning with the volume of solid tissue that includeMassesAtLungBorder added, or
+ * returns undefined when it added none. The user checks it in the image the command writes
+ * (`imageName`: overview or overlay).
  */
-export function describeIncludedMasses(voxels: number, spacingMm: Vec3, imageName: 'overview' | 'overlay'): string {
-  const volumeMl = voxels * voxelVolumeMl(spacingMm)
+export function describeIncludedMasses(added: AddedVoxels, spacingMm: Vec3, imageName: 'overview' | 'overlay'): string | undefined {
+  const voxelMl = voxelVolumeMl(spacingMm)
+  const parts = [
+    ['right', added.right],
+    ['left', added.left],
+  ]
+    .filter(([, voxels]) => Number(voxels) > 0)
+    .map(([side, voxels]) => `${(Number(voxels) * voxelMl).toFixed(1)} mL in the ${side} lung`)
+  if (parts.length === 0) return undefined
   return (
-    `${volumeMl.toFixed(1)} mL of solid tissue that the lung surrounds (a tumour or dense consolidation at the pleura?) ` +
-    `was included in the lung; check it in the ${imageName}`
+    `solid tissue that the lung surrounds (a tumour or dense consolidation at the pleura?) was included: ${parts.join(', ')}; ` +
+    `check it in the ${imageName}`
   )
 }

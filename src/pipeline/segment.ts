@@ -92,8 +92,8 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   if (nz >= 8) warnings.push(...removeCentralAirways(canonical, lungMask))
   const lungCleanup = cleanLungMask(lungMask, canonical.size)
   warnings.push(...lungCleanup.warnings)
-  const massVoxels = includeMassesAtLungBorder(lungCleanup.labels, canonical, 2)
-  if (massVoxels > 0) warnings.push(describeIncludedMasses(massVoxels, canonical.spacingMm, 'overview'))
+  const massNote = describeIncludedMasses(includeMassesAtLungBorder(lungCleanup.labels, canonical, 2), canonical.spacingMm, 'overview')
+  if (massNote !== undefined) warnings.push(massNote)
   const lungSlices = allSlices.filter((k) => hasForeground(lungCleanup.labels, k * nx * ny, nx * ny))
   endStage('lungCleanup')
 

@@ -73,8 +73,8 @@ export function labelLungs(ct: Volume, options: LabelLungsOptions = {}): LungLab
   const labels = new Uint8Array(lungs.length)
   for (const [side, mask] of sides) fillLung(mask, ct, closingRadiusMm, roles, side, labels)
   // Thresholding leaves out tumours and dense consolidation, though they lie inside the pleura.
-  const massVoxels = includeMassesAtLungBorder(labels, ct, roles.sliceAxis)
-  if (massVoxels > 0) warnings.push(describeIncludedMasses(massVoxels, ct.spacingMm, 'overlay'))
+  const massNote = describeIncludedMasses(includeMassesAtLungBorder(labels, ct, roles.sliceAxis), ct.spacingMm, 'overlay')
+  if (massNote !== undefined) warnings.push(massNote)
 
   checkVolume(labels, ct, warnings)
   return { lung: { ...geometryOf(ct), data: labels }, warnings }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { includeMassesAtLungBorder } from '../../src/pipeline/pleural-masses.js'
+import { describeIncludedMasses, includeMassesAtLungBorder } from '../../src/pipeline/pleural-masses.js'
 import type { Vec3, Volume } from '../../src/volume/volume.js'
 
 /*
@@ -75,7 +75,7 @@ test('mass inclusion fills a solid bite', () => {
   // A sliver of a pixel or two along the mouth may stay out with the discrete closing.
   assert.ok(biteFilled >= 0.95 * biteVoxels, `filled ${biteFilled} of ${biteVoxels} bite voxels`)
   assert.equal(addedOutsideBite, 0)
-  assert.equal(added, biteFilled)
+  assert.deepEqual(added, { right: biteFilled, left: 0 })
 })
 
 test('mass inclusion skips a bite of low HU', () => {
@@ -83,7 +83,7 @@ test('mass inclusion skips a bite of low HU', () => {
   // -150 HU mean that solid tissue needs.
   const { ct, labels } = chestWithMass(-500)
   const before = Uint8Array.from(labels)
-  assert.equal(includeMassesAtLungBorder(labels, ct, 2), 0)
+  assert.deepEqual(includeMassesAtLungBorder(labels, ct, 2), { right: 0, left: 0 })
   assert.deepEqual(labels, before)
 })
 
@@ -140,4 +140,15 @@ test('mass inclusion follows a mass to small ends', () => {
   }
   includeMassesAtLungBorder(alone.labels, alone.ct, 2)
   assert.equal(endBite.filter((v) => alone.labels[v] === 1).length, 0)
+})
+
+test('mass inclusion warning gives mL per side', () => {
+  // 1000 voxels of 1 x 1 x 2 mm are 2.0 mL; 250 are 0.5 mL.
+  assert.equal(
+    describeIncludedMasses({ right: 1000, left: 250 }, SPACING_MM, 'overview'),
+    'solid tissue that the lung surrounds (a tumour or dense consolidation at the pleura?) was included: ' +
+      '2.0 mL in the right lung, 0.5 mL in the left lung; check it in the overview',
+  )
+  assert.match(describeIncludedMasses({ right: 0, left: 1000 }, SPACING_MM, 'overlay') ?? '', /included: 2\.0 mL in the left lung; check it in the overlay$/)
+  assert.equal(describeIncludedMasses({ right: 0, left: 0 }, SPACING_MM, 'overview'), undefined)
 })
