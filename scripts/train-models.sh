@@ -109,11 +109,11 @@ $COLINET train --task lesion --data "$WORK/lesion-manifest.csv" -o "$WORK/runs/l
 #    patient's scans. The lung model is still the shipped one; step 8 replaces the lesion model.
 $COLINET train --export "$WORK/runs/lung-lesions" -o models/lung.onnx --force
 $COLINET train --export "$WORK/runs/lesion-cool" -o models/lesion.onnx --force
-# 7. More lesion variety on the same training patients (new seeds, more low-burden cases, other
-#    mixes of consolidation and crazy paving), and the lesion network trained on from step 5's
-#    shipped checkpoint on the larger set: 19 epochs at learning rate 0.0005 (the recorded run
-#    was stopped 2 steps into epoch 20, and its last.ckpt in models/runs/lesion-more is where
-#    the next run started), then 16 epochs at 0.0001.
+# 7. More lesion variety on the same training patients: new seeds, more low-burden cases, other
+#    mixes of consolidation and crazy paving. The lesion network is trained on from step 5's
+#    shipped checkpoint on the larger set, 19 epochs at learning rate 0.0005, then 16 at 0.0001.
+#    (The recorded first run was stopped 2 steps into epoch 20. Its last.ckpt, in
+#    models/runs/lesion-more, is where the second run started.)
 variant() { $COLINET simulate-lesions "$2" --lung "$3" -o "$G/$1-p$4s$5-ct.nii.gz" --lesion-output "$G/$1-p$4s$5-lesion.nii.gz" \
   --percent "$4" --seed "$5" --consolidation "$6" --crazy-paving "$7" --force; }
 TI=("$DATA/cip/TestInput.nrrd" "$L/cip-testinput-lung.nii.gz")

@@ -136,11 +136,20 @@ test('labelLungs A0002 includes the tumour', async (t) => {
   assert.ok(result.warnings.some((warning) => warning.includes('solid tissue that the lung surrounds')), result.warnings.join('; '))
 })
 
-test('label-lungs command writes a label', async () => {
+/** Runs `check` with a temporary folder holding a phantom chest CT (ct.nii.gz, 64 x 64 x 32), then removes the folder. */
+async function withPhantomInput(check: (folder: string, input: string) => Promise<void>): Promise<void> {
   const folder = mkdtempSync(join(tmpdir(), 'colinet-label-lungs-'))
   try {
     const input = join(folder, 'ct.nii.gz')
     await writeVolume(input, createChestPhantom({ size: [64, 64, 32] }).ct)
+    await check(folder, input)
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
+}
+
+test('label-lungs command writes a label', () =>
+  withPhantomInput(async (folder, input) => {
     const output = join(folder, 'lung.nii.gz')
     const overlay = join(folder, 'lung.png')
     assert.equal(await runLabelLungsCommand([input, '-o', output, '--overlay', overlay]), 0)
@@ -149,31 +158,19 @@ test('label-lungs command writes a label', async () => {
     assert.ok(written.data.some((value) => value === 1))
     assert.ok(written.data.some((value) => value === 2))
     assert.ok(existsSync(overlay))
-  } finally {
-    rmSync(folder, { recursive: true, force: true })
-  }
-})
+  }))
 
-test('label-lungs command creates output folders', async () => {
-  const folder = mkdtempSync(join(tmpdir(), 'colinet-label-lungs-'))
-  try {
-    const input = join(folder, 'ct.nii.gz')
-    await writeVolume(input, createChestPhantom({ size: [64, 64, 32] }).ct)
+test('label-lungs command creates output folders', () =>
+  withPhantomInput(async (folder, input) => {
     const output = join(folder, 'labels', 'new', 'lung.nii.gz')
     const overlay = join(folder, 'overlays', 'lung.png')
     assert.equal(await runLabelLungsCommand([input, '-o', output, '--overlay', overlay]), 0)
     assert.ok(existsSync(output))
     assert.ok(existsSync(overlay))
-  } finally {
-    rmSync(folder, { recursive: true, force: true })
-  }
-})
+  }))
 
-test('label-lungs command rejects a file as folder', async () => {
-  const folder = mkdtempSync(join(tmpdir(), 'colinet-label-lungs-'))
-  try {
-    const input = join(folder, 'ct.nii.gz')
-    await writeVolume(input, createChestPhantom({ size: [64, 64, 32] }).ct)
+test('label-lungs command rejects a file as folder', () =>
+  withPhantomInput(async (folder, input) => {
     const blocker = join(folder, 'notes.txt')
     writeFileSync(blocker, 'a file where a folder is expected')
     const output = join(folder, 'lung.nii.gz')
@@ -181,10 +178,7 @@ test('label-lungs command rejects a file as folder', async () => {
     await assert.rejects(runLabelLungsCommand([input, '-o', output, '--overlay', join(blocker, 'sub', 'lung.png')]), /notes\.txt is a file, not a folder/)
     // The overlay's location is checked before anything is written, so no label is left behind.
     assert.equal(existsSync(output), false)
-  } finally {
-    rmSync(folder, { recursive: true, force: true })
-  }
-})
+  }))
 
 test('label-lungs command rejects overwrite', async () => {
   const folder = mkdtempSync(join(tmpdir(), 'colinet-label-lungs-'))
