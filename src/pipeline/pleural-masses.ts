@@ -37,6 +37,8 @@ const RAY_COUNT = 16
 export interface AddedVoxels {
   right: number
   left: number
+  /** Indices of the added voxels in the labels array, ascending within each slice. */
+  indices: Uint32Array
 }
 
 /** A rectangle of pixels: x0, y0, width, height. */
@@ -104,6 +106,7 @@ export function includeMassesAtLungBorder(
 
   const added = followMasses(candidates, width * height)
   const counts = [0, 0, 0]
+  const indices: number[] = []
   for (let slice = 0; slice < added.length; slice++) {
     for (const candidate of added[slice]) {
       for (const pixel of candidate.pixels) {
@@ -111,11 +114,12 @@ export function includeMassesAtLungBorder(
         if (labels[voxel] === 0) {
           labels[voxel] = candidate.side
           counts[candidate.side]++
+          indices.push(voxel)
         }
       }
     }
   }
-  return { right: counts[1], left: counts[2] }
+  return { right: counts[1], left: counts[2], indices: Uint32Array.from(indices) }
 }
 
 /**
@@ -420,5 +424,20 @@ export function describeIncludedMasses(added: AddedVoxels, spacingMm: Vec3, imag
   return (
     `solid tissue that the lung surrounds (a tumour or dense consolidation at the pleura?) was included: ${parts.join(', ')}; ` +
     `check it in the ${imageName}`
+  )
+}
+
+/**
+ * Formats a warning when part of the lesion mask (nonzero in `lesion`) lies in the solid tissue
+ * that includeMassesAtLungBorder added: there the lesion may be the tumour rather than
+ * pneumonia. Returns undefined when none does.
+ */
+export function describeLesionInMasses(lesion: Uint8Array, added: AddedVoxels, spacingMm: Vec3): string | undefined {
+  let voxels = 0
+  for (const voxel of added.indices) if (lesion[voxel] !== 0) voxels++
+  if (voxels === 0) return undefined
+  return (
+    `${(voxels * voxelVolumeMl(spacingMm)).toFixed(1)} mL of the lesion mask lies in that included solid tissue, ` +
+    'which may be a tumour rather than pneumonia'
   )
 }

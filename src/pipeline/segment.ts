@@ -3,7 +3,7 @@ import { geometryOf, type Volume } from '../volume/volume.js'
 import { frameForVolume } from './body-crop.js'
 import { removeCentralAirways } from '../sim/label-lungs.js'
 import { cleanLungMask, joinLesionsToLung, LESION_JOIN_LUNG_PROBABILITY } from './cleanup.js'
-import { describeIncludedMasses, includeMassesAtLungBorder } from './pleural-masses.js'
+import { describeIncludedMasses, describeLesionInMasses, includeMassesAtLungBorder } from './pleural-masses.js'
 import { checkHounsfieldUnits, checkLungAirPresent } from './input-checks.js'
 import type { SegmentationModel } from './model.js'
 import { fromCanonical, planReorientation, toCanonical, type Reorientation } from './orientation.js'
@@ -92,7 +92,8 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   if (nz >= 8) warnings.push(...removeCentralAirways(canonical, lungMask))
   const lungCleanup = cleanLungMask(lungMask, canonical.size)
   warnings.push(...lungCleanup.warnings)
-  const massNote = describeIncludedMasses(includeMassesAtLungBorder(lungCleanup.labels, canonical, 2), canonical.spacingMm, 'overview')
+  const masses = includeMassesAtLungBorder(lungCleanup.labels, canonical, 2)
+  const massNote = describeIncludedMasses(masses, canonical.spacingMm, 'overview')
   if (massNote !== undefined) warnings.push(massNote)
   const lungSlices = allSlices.filter((k) => hasForeground(lungCleanup.labels, k * nx * ny, nx * ny))
   endStage('lungCleanup')
@@ -112,6 +113,8 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   const lesionMask = lungMask.fill(0)
   lungSlices.forEach((k, s) => probabilitiesToSlice(lesionProbability, s * lesionPlane, lesionFrame, nx, ny, lesionMask, k * nx * ny))
   joinLesionsToLung(lesionMask, lungCleanup.labels, looseLung, canonical.size)
+  const lesionInMassNote = describeLesionInMasses(lesionMask, masses, canonical.spacingMm)
+  if (lesionInMassNote !== undefined) warnings.push(lesionInMassNote)
   endStage('lesionCleanup')
 
   const lung = { ...geometryOf(ct), data: fromCanonical(lungCleanup.labels, ct.size, reorientation) }

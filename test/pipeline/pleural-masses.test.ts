@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { describeIncludedMasses, includeMassesAtLungBorder } from '../../src/pipeline/pleural-masses.js'
+import { describeIncludedMasses, describeLesionInMasses, includeMassesAtLungBorder } from '../../src/pipeline/pleural-masses.js'
 import type { Vec3, Volume } from '../../src/volume/volume.js'
 
 /*
@@ -75,7 +75,9 @@ test('mass inclusion fills a solid bite', () => {
   // A sliver of a pixel or two along the mouth may stay out with the discrete closing.
   assert.ok(biteFilled >= 0.95 * biteVoxels, `filled ${biteFilled} of ${biteVoxels} bite voxels`)
   assert.equal(addedOutsideBite, 0)
-  assert.deepEqual(added, { right: biteFilled, left: 0 })
+  assert.equal(added.right, biteFilled)
+  assert.equal(added.left, 0)
+  assert.equal(added.indices.length, biteFilled)
 })
 
 test('mass inclusion skips a bite of low HU', () => {
@@ -83,7 +85,8 @@ test('mass inclusion skips a bite of low HU', () => {
   // -150 HU mean that solid tissue needs.
   const { ct, labels } = chestWithMass(-500)
   const before = Uint8Array.from(labels)
-  assert.deepEqual(includeMassesAtLungBorder(labels, ct, 2), { right: 0, left: 0 })
+  const added = includeMassesAtLungBorder(labels, ct, 2)
+  assert.equal(added.right + added.left, 0)
   assert.deepEqual(labels, before)
 })
 
@@ -145,10 +148,23 @@ test('mass inclusion follows a mass to small ends', () => {
 test('mass inclusion warning gives mL per side', () => {
   // 1000 voxels of 1 x 1 x 2 mm are 2.0 mL; 250 are 0.5 mL.
   assert.equal(
-    describeIncludedMasses({ right: 1000, left: 250 }, SPACING_MM, 'overview'),
+    describeIncludedMasses({ right: 1000, left: 250, indices: new Uint32Array(1250) }, SPACING_MM, 'overview'),
     'solid tissue that the lung surrounds (a tumour or dense consolidation at the pleura?) was included: ' +
       '2.0 mL in the right lung, 0.5 mL in the left lung; check it in the overview',
   )
-  assert.match(describeIncludedMasses({ right: 0, left: 1000 }, SPACING_MM, 'overlay') ?? '', /included: 2\.0 mL in the left lung; check it in the overlay$/)
-  assert.equal(describeIncludedMasses({ right: 0, left: 0 }, SPACING_MM, 'overview'), undefined)
+  assert.match(describeIncludedMasses({ right: 0, left: 1000, indices: new Uint32Array(1000) }, SPACING_MM, 'overlay') ?? '', /included: 2\.0 mL in the left lung; check it in the overlay$/)
+  assert.equal(describeIncludedMasses({ right: 0, left: 0, indices: new Uint32Array(0) }, SPACING_MM, 'overview'), undefined)
+})
+
+test('mass inclusion warns of lesion inside', () => {
+  // Voxels 10, 11 and 12 were added; the lesion covers 11 and 12 and voxel 40 outside. Two
+  // voxels of 10 x 10 x 1 mm are 0.2 mL.
+  const lesion = new Uint8Array(50)
+  for (const voxel of [11, 12, 40]) lesion[voxel] = 1
+  const added = { right: 3, left: 0, indices: Uint32Array.from([10, 11, 12]) }
+  assert.equal(
+    describeLesionInMasses(lesion, added, [10, 10, 1]),
+    '0.2 mL of the lesion mask lies in that included solid tissue, which may be a tumour rather than pneumonia',
+  )
+  assert.equal(describeLesionInMasses(new Uint8Array(50), added, SPACING_MM), undefined)
 })
