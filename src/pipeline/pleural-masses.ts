@@ -21,6 +21,8 @@ export interface MassInclusionSettings {
   continueSurround: number
 }
 
+// NOTE: set by looking at four scans (A0002 both kernels, CIP ct-64, CIP TestInput); a 500 mm²
+// seed area took in the TestInput left hilum. Untested on other anatomy, so provisional.
 export const MASS_INCLUSION_DEFAULTS: MassInclusionSettings = {
   closingRadiusMm: 20,
   minMeanHu: -150,
@@ -31,21 +33,24 @@ export const MASS_INCLUSION_DEFAULTS: MassInclusionSettings = {
   continueSurround: 10,
 }
 
+/** Rays cast from each pixel of a region to measure how much the lung surrounds it. */
 const RAY_COUNT = 16
+/** Pixels of a region sampled at most (about) for its surround. */
+const SURROUND_SAMPLES = 400
 
 /** Voxels added to the right (label 1) and the left (label 2) lung. */
 export interface AddedVoxels {
   right: number
   left: number
-  /** Indices of the added voxels in the labels array, ascending within each slice. */
+  /** Index in the labels array of each added voxel. */
   indices: Uint32Array
 }
 
 /** A rectangle of pixels: x0, y0, width, height. */
 type Rectangle = [number, number, number, number]
-const SURROUND_SAMPLES = 400
 
 interface Candidate {
+  /** Lung label the region would join: 1 right, 2 left. */
   side: number
   /** Pixel indices in the slice (x fastest over the two in-plane axes). */
   pixels: Int32Array
@@ -267,8 +272,8 @@ function findCandidates(
 }
 
 /**
- * Returns the bounding rectangle [x0, y0, width, height] of labels 1 and 2 in a plane (index =
- * label), grown by `margin` (it may pass the plane's edges); undefined for an absent label.
+ * Returns the bounding rectangles of labels 1 and 2 in a plane, indexed by label, each grown by
+ * `margin` so that it may pass the plane's edges. An absent label gets undefined.
  */
 function sideRectangles(
   planeLabels: Uint8Array,
