@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Makes the training and checking data of scripts/train-models.sh and scripts/check-models.sh in
-# a work folder, from the real CTs in ../shared/data (nothing is trained here):
+# Makes the training and checking data of scripts/train-models.sh and scripts/check-models.sh.
+# It writes them to a work folder, from the real CTs in ../shared/data, and trains nothing:
 #   labels/      lung labels from `colinet label-lungs`, with an overlay PNG each (look at every
 #                overlay before trusting a label),
 #   lesions/     CTs with simulated COVID-19 lesions from `colinet simulate-lesions` and their
 #                exact lesion masks, and all-zero lesion masks for the lesion-free scans,
 #   *-manifest.csv  the training manifests of the lung, lung-with-lesions and lesion runs.
-# Usage: scripts/make-training-data.sh [work folder, default runs/models]   (about 30 minutes on 2 cores)
+# Usage: scripts/make-training-data.sh [work folder, default runs/models]   (about 2 minutes on 2 cores)
 # The step numbers are those of scripts/train-models.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
