@@ -15,8 +15,8 @@ import {
 import { readCohortManifest, summarizeCohort, type CohortCase } from '../metrics/cohort.js'
 import { assertLabelVolume } from '../metrics/mask.js'
 import { writeCohortReport, type CaseRow } from '../report/cohort-report.js'
-import { formatCsv } from '../report/csv.js'
-import { labelWithUnit } from '../report/metric-labels.js'
+import { formatCsv, formatCsvNumber } from '../report/csv.js'
+import { csvPrecisionOfMetric, labelWithUnit } from '../report/metric-labels.js'
 import { formatNumber } from '../report/svg-charts.js'
 import { resampleNearest } from '../volume/resample.js'
 import { describeGeometryMismatch, type Volume } from '../volume/volume.js'
@@ -184,7 +184,7 @@ async function evaluateSingleCommand(
 
   if (output !== undefined) {
     const flat = flattenCaseMetrics({ lesion: metrics })
-    const rows = Object.entries(flat).map(([key, value]) => [key.replace(/^lesion\./, ''), value])
+    const rows = Object.entries(flat).map(([key, value]) => [key.replace(/^lesion\./, ''), formatCsvNumber(value, csvPrecisionOfMetric(key))])
     writeFolderAtomically(output, (folder) => {
       writeFileSync(join(folder, 'metrics.json'), JSON.stringify(document, jsonNumbers, 2) + '\n')
       writeFileSync(join(folder, 'metrics.csv'), formatCsv([['metric', 'value'], ...rows]))

@@ -4,8 +4,8 @@ import type { MetricSummary } from '../metrics/cohort.js'
 import { FIRST_ORDER_FEATURES } from '../metrics/radiomics/firstorder.js'
 import { SHAPE_FEATURES } from '../metrics/radiomics/shape.js'
 import type { SummaryStatistics } from '../metrics/statistics.js'
-import { formatCsv } from './csv.js'
-import { BOX_PLOT_METRICS, describeMetric, labelWithUnit } from './metric-labels.js'
+import { formatCsv, formatCsvNumber } from './csv.js'
+import { BOX_PLOT_METRICS, csvPrecisionOfMetric, describeMetric, labelWithUnit } from './metric-labels.js'
 import { svgToPng } from './rasterize.js'
 import { boxPlotSvg, escapeXml, formatNumber, heatmapSvg } from './svg-charts.js'
 
@@ -21,7 +21,8 @@ const OVERALL = 'overall'
 /**
  * Writes the cohort report into `folder`, which must exist. cases.csv and cases.json have one row
  * per case. summary.csv and summary.json have min, max, mean, SD and 95 % CI per metric, per
- * centre and overall. report.md and report.html show those tables, and figures/ contains a box plot
+ * centre and overall. The CSV files round each metric as csvPrecisionOfMetric sets, and the
+ * JSON files keep full precision. report.md and report.html show those tables, and figures/ contains a box plot
  * per metric by centre and a heatmap of the mean radiomic-feature relative error by centre, each
  * as SVG and PNG.
  */
@@ -34,7 +35,9 @@ export function writeCohortReport(folder: string, cases: CaseRow[], summaries: M
   const metrics = summaries.map((summary) => summary.metric)
   const centres = Object.keys(summaries[0]?.byCentre ?? {})
 
-  write('cases.csv', formatCsv([['case', 'centre', ...metrics], ...cases.map((c) => [c.caseId, c.centre, ...metrics.map((m) => c.values[m])])]))
+  const rounded = (metric: string, value: number | undefined): string | undefined =>
+    value === undefined ? undefined : formatCsvNumber(value, csvPrecisionOfMetric(metric))
+  write('cases.csv', formatCsv([['case', 'centre', ...metrics], ...cases.map((c) => [c.caseId, c.centre, ...metrics.map((m) => rounded(m, c.values[m]))])]))
   write('cases.json', JSON.stringify(cases, jsonNumbers, 2) + '\n')
   write('summary.csv', formatCsv([['metric', 'group', 'n', 'missing', 'min', 'max', 'mean', 'sd', 'ci95_low', 'ci95_high'], ...summaryRows(summaries)]))
   write('summary.json', JSON.stringify(summaries, jsonNumbers, 2) + '\n')
@@ -74,9 +77,11 @@ function jsonNumbers(_key: string, value: unknown): unknown {
 function summaryRows(summaries: MetricSummary[]): Array<Array<string | number>> {
   const rows: Array<Array<string | number>> = []
   for (const summary of summaries) {
+    const precision = csvPrecisionOfMetric(summary.metric)
     const groups: Array<[string, SummaryStatistics]> = [...Object.entries(summary.byCentre), [OVERALL, summary.overall]]
     for (const [group, s] of groups) {
-      rows.push([summary.metric, group, s.count, s.missing, s.minimum, s.maximum, s.mean, s.standardDeviation, ...s.confidenceInterval95])
+      const statistics = [s.minimum, s.maximum, s.mean, s.standardDeviation, ...s.confidenceInterval95]
+      rows.push([summary.metric, group, s.count, s.missing, ...statistics.map((value) => formatCsvNumber(value, precision))])
     }
   }
   return rows

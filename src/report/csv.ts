@@ -64,6 +64,25 @@ export function parseCsv(text: string, source = 'CSV text'): string[][] {
   return parseCsvRecords(text, source).map((record) => record.fields)
 }
 
+/**
+ * Rounding of a number written to a CSV cell. Fixed decimals suit a quantity whose useful
+ * resolution is known (0.01 mL, 0.1 HU). Significant digits suit quantities whose scale varies
+ * from case to case (radiomic features, false-positive rates).
+ */
+export type CsvPrecision = { decimals: number } | { significantDigits: number }
+
+/**
+ * Formats a number for a CSV cell, rounded to `precision`. NaN (an undefined value) becomes an
+ * empty cell, and infinities are written as Infinity and -Infinity.
+ */
+export function formatCsvNumber(value: number, precision: CsvPrecision): string {
+  if (Number.isNaN(value)) return ''
+  if (!Number.isFinite(value)) return String(value)
+  const rounded = 'decimals' in precision ? value.toFixed(precision.decimals) : value.toPrecision(precision.significantDigits)
+  // Number() drops trailing zeros and turns -0 into 0.
+  return String(Number(rounded))
+}
+
 /** Formats one CSV field, quoting it when it contains a comma, a quote or a line break. */
 export function formatCsvField(value: string | number | undefined): string {
   if (value === undefined) return ''

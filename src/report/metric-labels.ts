@@ -1,3 +1,5 @@
+import type { CsvPrecision } from './csv.js'
+
 /** Readable names and units of the per-structure metrics, for tables and figure axes. */
 const STRUCTURE_METRICS: Record<string, { label: string; unit: string }> = {
   dice: { label: 'Dice', unit: '' },
@@ -56,4 +58,21 @@ export function describeMetric(key: string): { label: string; unit: string } {
 export function labelWithUnit(key: string): string {
   const { label, unit } = describeMetric(key)
   return unit === '' ? label : `${label} (${unit})`
+}
+
+/**
+ * Rounding of each unit in the CSV tables of colinet evaluate: 0.01 %, 0.001 mm, 0.01 mL and
+ * 0.1 HU, finer than the accuracy of each measurement. Unitless metrics (Dice, rates, ratios)
+ * keep 6 significant digits, because a false-positive rate over the whole image can be 1e-5.
+ */
+const CSV_PRECISION_BY_UNIT: Record<string, CsvPrecision> = {
+  '%': { decimals: 2 },
+  mm: { decimals: 3 },
+  mL: { decimals: 2 },
+  HU: { decimals: 1 },
+}
+
+/** Returns the rounding of a flattened metric in CSV tables, from its unit (see describeMetric). */
+export function csvPrecisionOfMetric(key: string): CsvPrecision {
+  return CSV_PRECISION_BY_UNIT[describeMetric(key).unit] ?? { significantDigits: 6 }
 }

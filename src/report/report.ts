@@ -2,7 +2,7 @@ import type { SegmentationResult } from '../pipeline/segment.js'
 import { NETWORK_STAGES } from '../pipeline/segment.js'
 import type { SegmentationModel } from '../pipeline/model.js'
 import type { Volume } from '../volume/volume.js'
-import { formatCsvField } from './csv.js'
+import { formatCsvField, formatCsvNumber, type CsvPrecision } from './csv.js'
 import { computeRadiomics } from '../metrics/radiomics/radiomics.js'
 import { measureLungsAndLesions, type LungMeasurements } from './measurements.js'
 
@@ -108,21 +108,51 @@ export function buildSegmentationReport(inputs: ReportInputs): SegmentationRepor
   }
 }
 
+/**
+ * Rounding of the numbers in report.csv, by dotted column name (report.json keeps full precision).
+ * Each resolution is finer than the accuracy of the measurement: volumes to 0.01 mL, percentages
+ * to 0.01 %, HU to 0.1 HU, times to 0.01 s and geometry to 1e-6 (mm or direction cosine).
+ * Radiomic features, whose scale runs from 1e-3 to 1e12, keep 6 significant digits. Counts stay whole.
+ */
+const REPORT_CSV_PRECISION: ReadonlyArray<[RegExp, CsvPrecision]> = [
+  [/^input\.size$|^slices\.|^measurements\.(lung|lesion)Hu\.voxels$/, { decimals: 0 }],
+  [/^input\.(spacingMm|origin|direction)$/, { decimals: 6 }],
+  [/^measurements\.(lung|lesion)VolumeMl\./, { decimals: 2 }],
+  [/^measurements\.percentAffected\./, { decimals: 2 }],
+  [/^measurements\.(lung|lesion)Hu\.(mean|sd)$/, { decimals: 1 }],
+  [/^radiomics\./, { significantDigits: 6 }],
+  [/^timingSeconds\./, { decimals: 2 }],
+  [/^nonNetworkTimeFraction$/, { decimals: 4 }],
+]
+
+/** Returns the rounding of a report.csv column, or undefined for a column written in full. */
+export function reportCsvPrecision(column: string): CsvPrecision | undefined {
+  return REPORT_CSV_PRECISION.find(([pattern]) => pattern.test(column))?.[1]
+}
+
+function formatReportValue(value: unknown, column: string): string {
+  const precision = reportCsvPrecision(column)
+  if (typeof value === 'number' && precision !== undefined) return formatCsvNumber(value, precision)
+  return String(value)
+}
+
 /** Flattens nested objects into dotted keys (arrays joined with spaces) for a one-row CSV. */
 function flatten(value: unknown, prefix: string, into: Map<string, string>): void {
   if (value === null || value === undefined) {
     into.set(prefix, '')
   } else if (Array.isArray(value)) {
-    into.set(prefix, value.map(String).join(prefix === 'warnings' ? ' | ' : ' '))
+    into.set(prefix, value.map((element) => formatReportValue(element, prefix)).join(prefix === 'warnings' ? ' | ' : ' '))
   } else if (typeof value === 'object') {
     for (const [key, child] of Object.entries(value)) flatten(child, prefix ? `${prefix}.${key}` : key, into)
   } else {
-    into.set(prefix, String(value))
+    into.set(prefix, formatReportValue(value, prefix))
   }
 }
 
-
-/** Formats the report as CSV: a header row of dotted field names and one row of values. */
+/**
+ * Formats the report as CSV: a header row of dotted field names and one row of values, each
+ * number rounded as REPORT_CSV_PRECISION sets.
+ */
 export function reportToCsv(report: SegmentationReport): string {
   const fields = new Map<string, string>()
   flatten(report, '', fields)
