@@ -7,6 +7,8 @@ import { readVolume } from '../io/read.js'
 import {
   evaluateStructure,
   flattenCaseMetrics,
+  HU_LEVEL_FEATURES,
+  HU_RELATIVE_ERROR_MIN_REFERENCE,
   lesionLungRatio,
   type CaseMetrics,
   type StructureMetrics,
@@ -193,6 +195,13 @@ async function evaluateSingleCommand(
   }
 }
 
+/** Returns true when the reference mean HU or a reference first-order feature in HU lies too close to 0 HU for a relative error. */
+function hasReferenceNearZeroHu(metrics: StructureMetrics): boolean {
+  const references = [metrics.referenceMeanHu]
+  if (metrics.radiomics !== undefined) references.push(...[...HU_LEVEL_FEATURES].map((name) => metrics.radiomics!.reference[name]))
+  return references.some((value) => value !== undefined && Math.abs(value) < HU_RELATIVE_ERROR_MIN_REFERENCE)
+}
+
 /** Formats one structure's metrics as a two-column table for the terminal. */
 export function formatMetricsTable(metrics: StructureMetrics): string {
   const rows: Array<[string, string]> = []
@@ -200,11 +209,16 @@ export function formatMetricsTable(metrics: StructureMetrics): string {
     if (typeof value === 'number') rows.push([labelWithUnit(`mask.${key}`).replace(/^Mask /, ''), formatNumber(value, 6)])
   }
   if (metrics.radiomics !== undefined) {
-    rows.push(['', ''], ['Radiomic feature', 'prediction | reference | relative error (%)'])
+    const { prediction, reference, difference } = metrics.radiomics
+    rows.push(['', ''], ['Radiomic feature', 'prediction | reference | difference | relative error (%)'])
     for (const [name, error] of Object.entries(metrics.radiomics.relativeErrorPercent)) {
       const feature = name.replace('original_', '')
-      rows.push([feature, `${formatNumber(metrics.radiomics.prediction[name], 6)} | ${formatNumber(metrics.radiomics.reference[name], 6)} | ${formatNumber(error, 4)}`])
+      const values = [formatNumber(prediction[name], 6), formatNumber(reference[name], 6), formatNumber(difference[name], 6), formatNumber(error, 4)]
+      rows.push([feature, values.join(' | ')])
     }
+  }
+  if (hasReferenceNearZeroHu(metrics)) {
+    rows.push(['', ''], ['', `n/a: the relative error of a value in HU is undefined when |reference| < ${HU_RELATIVE_ERROR_MIN_REFERENCE} HU`])
   }
   const width = Math.max(...rows.map(([label]) => label.length))
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n')

@@ -14,13 +14,23 @@ export interface StructureMetrics extends OverlapMetrics, SurfaceDistanceMetrics
   /** Mean CT value inside each mask (HU), present when a CT is given; NaN for an empty mask. */
   predictedMeanHu?: number
   referenceMeanHu?: number
-  /** (HU_P - HU_G) / |HU_G| · 100, see relativeDifferencePercent. */
+  /** HU_P - HU_G in HU. */
+  meanHuDifference?: number
+  /**
+   * (HU_P - HU_G) / |HU_G| · 100, see relativeDifferencePercent; NaN when |HU_G| is below
+   * HU_RELATIVE_ERROR_MIN_REFERENCE.
+   */
   relativeMeanHuDifferencePercent?: number
   absoluteRelativeMeanHuDifferencePercent?: number
-  /** PyRadiomics features of both masks and their relative error (%), present when a CT is given and both masks hold voxels. */
+  /**
+   * PyRadiomics features of both masks, their difference f_P - f_G in the feature's unit and their
+   * relative error (%), present when a CT is given and both masks hold voxels. The relative error of
+   * a feature in HU_LEVEL_FEATURES is NaN when |f_G| is below HU_RELATIVE_ERROR_MIN_REFERENCE.
+   */
   radiomics?: {
     prediction: Record<string, number>
     reference: Record<string, number>
+    difference: Record<string, number>
     relativeErrorPercent: Record<string, number>
   }
 }
@@ -36,11 +46,30 @@ export interface StructureOptions {
 }
 
 /**
+ * Smallest |reference| in HU at which colinet gives the relative error of a value in HU. The zero
+ * of the HU scale (water) is arbitrary, so near it a relative error measures the distance from
+ * water more than the error: a 10 HU difference is 10 % against -100 HU but 1000 % against 1 HU.
+ * At 100 HU and above the relative error stays at most numerically equal to the difference in HU.
+ */
+export const HU_RELATIVE_ERROR_MIN_REFERENCE = 100
+
+/**
+ * First-order features that are grey levels of the image, so in HU for a CT. Features that are
+ * spreads (Range, Variance, ...) or counts have a true zero and are not in this set.
+ */
+export const HU_LEVEL_FEATURES: ReadonlySet<string> = new Set(
+  ['Minimum', '10Percentile', '90Percentile', 'Maximum', 'Mean', 'Median'].map((name) => `original_firstorder_${name}`),
+)
+
+/**
  * Relative difference of a prediction p against a reference g in %: (p - g) / |g| · 100. The
  * absolute value of g keeps the sign meaning "prediction higher" for negative quantities such as
- * the mean HU of lung; it is NaN when g is 0 and both are not 0, and 0 when both are 0.
+ * the mean HU of lung. It is NaN (undefined) when |g| < minAbsoluteReference, which callers set
+ * for values whose zero is arbitrary. Otherwise it is NaN when g is 0 and p is not, and 0 when
+ * both are 0.
  */
-export function relativeDifferencePercent(predicted: number, reference: number): number {
+export function relativeDifferencePercent(predicted: number, reference: number, minAbsoluteReference = 0): number {
+  if (Math.abs(reference) < minAbsoluteReference) return NaN
   if (reference === 0) return predicted === 0 ? 0 : NaN
   return ((predicted - reference) / Math.abs(reference)) * 100
 }
@@ -71,23 +100,36 @@ export function evaluateStructure(prediction: Volume, reference: Volume, options
 
   const predictedMeanHu = meanInside(options.ct, predicted.data)
   const referenceMeanHu = meanInside(options.ct, expected.data)
-  const huDifference = relativeDifferencePercent(predictedMeanHu, referenceMeanHu)
+  const huDifference = relativeDifferencePercent(predictedMeanHu, referenceMeanHu, HU_RELATIVE_ERROR_MIN_REFERENCE)
   metrics.predictedMeanHu = predictedMeanHu
   metrics.referenceMeanHu = referenceMeanHu
+  metrics.meanHuDifference = predictedMeanHu - referenceMeanHu
   metrics.relativeMeanHuDifferencePercent = huDifference
   metrics.absoluteRelativeMeanHuDifferencePercent = Math.abs(huDifference)
 
   if (options.radiomics !== false && predictedCount > 0 && referenceCount > 0) {
-    const radiomicsOptions = { ...options.radiomicsOptions, label: 1 }
-    const predictionFeatures = computeRadiomics(options.ct, { ...predicted }, radiomicsOptions)
-    const referenceFeatures = computeRadiomics(options.ct, { ...expected }, radiomicsOptions)
-    const relativeErrorPercent: Record<string, number> = {}
-    for (const name of Object.keys(referenceFeatures)) {
-      relativeErrorPercent[name] = relativeDifferencePercent(predictionFeatures[name], referenceFeatures[name])
-    }
-    metrics.radiomics = { prediction: predictionFeatures, reference: referenceFeatures, relativeErrorPercent }
+    metrics.radiomics = compareRadiomics(options.ct, predicted, expected, options.radiomicsOptions ?? {})
   }
   return metrics
+}
+
+/** Computes the radiomic features of both masks (label 1) and their difference and relative error. */
+function compareRadiomics(ct: Volume, predicted: Volume, expected: Volume, options: RadiomicsOptions): NonNullable<StructureMetrics['radiomics']> {
+  const radiomicsOptions = { ...options, label: 1 }
+  const prediction = computeRadiomics(ct, { ...predicted }, radiomicsOptions)
+  const reference = computeRadiomics(ct, { ...expected }, radiomicsOptions)
+  // Normalised grey levels are z-scores, not HU, so the HU limit does not apply to them.
+  // NOTE: their zero (the image mean) is as arbitrary as 0 HU, and their relative error is as unstable near it.
+  const levelMinReference = options.normalize === true ? 0 : HU_RELATIVE_ERROR_MIN_REFERENCE
+
+  const difference: Record<string, number> = {}
+  const relativeErrorPercent: Record<string, number> = {}
+  for (const name of Object.keys(reference)) {
+    difference[name] = prediction[name] - reference[name]
+    const minAbsoluteReference = HU_LEVEL_FEATURES.has(name) ? levelMinReference : 0
+    relativeErrorPercent[name] = relativeDifferencePercent(prediction[name], reference[name], minAbsoluteReference)
+  }
+  return { prediction, reference, difference, relativeErrorPercent }
 }
 
 function meanInside(ct: Volume, mask: Uint8Array): number {
@@ -127,7 +169,10 @@ export interface CaseMetrics {
 /**
  * Flattens case metrics into one row of named numbers for tables and statistics, e.g.
  * `lung.dice`, `lesion.hausdorff95Mm`, `lesion.radiomics.original_shape_MeshVolume.relativeErrorPercent`.
- * Feature values themselves are left out; only their relative errors enter cohort tables.
+ * Feature values themselves are left out. Every feature enters with its relative error, and the
+ * features in HU_LEVEL_FEATURES also with their difference in HU
+ * (`lesion.radiomics.original_firstorder_Maximum.difference`), because their relative error is
+ * undefined near 0 HU.
  */
 export function flattenCaseMetrics(metrics: CaseMetrics): Record<string, number> {
   const row: Record<string, number> = {}
@@ -140,6 +185,7 @@ export function flattenCaseMetrics(metrics: CaseMetrics): Record<string, number>
     if (values.radiomics !== undefined) {
       for (const [name, value] of Object.entries(values.radiomics.relativeErrorPercent)) {
         row[`${structure}.radiomics.${name}.relativeErrorPercent`] = value
+        if (HU_LEVEL_FEATURES.has(name)) row[`${structure}.radiomics.${name}.difference`] = values.radiomics.difference[name]
       }
     }
   }

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { HU_RELATIVE_ERROR_MIN_REFERENCE } from '../metrics/case.js'
 import type { MetricSummary } from '../metrics/cohort.js'
 import { FIRST_ORDER_FEATURES } from '../metrics/radiomics/firstorder.js'
 import { SHAPE_FEATURES } from '../metrics/radiomics/shape.js'
@@ -17,6 +18,11 @@ export interface CaseRow {
 }
 
 const OVERALL = 'overall'
+
+const UNDEFINED_VALUES_NOTE =
+  'Undefined values (n/a) are left out and counted: a distance to an empty mask, for example, or the relative error of a value in HU ' +
+  `(mean HU, or a first-order feature such as Maximum) whose reference lies within ${HU_RELATIVE_ERROR_MIN_REFERENCE} HU of 0, ` +
+  'where HU, whose zero is arbitrary, makes a relative error meaningless. The difference in HU is given for those.'
 
 /**
  * Writes the cohort report into `folder`, which must exist. cases.csv and cases.json have one row
@@ -102,7 +108,8 @@ function radiomicsHeatmap(structure: string, summaries: MetricSummary[], centres
   }
   if (rows.length === 0) return undefined
   const title = `${structure[0].toUpperCase()}${structure.slice(1)} radiomic features: mean relative error by centre`
-  return heatmapSvg(title, 'mean of (prediction - reference) / |reference| (%)', rows, [...centres, OVERALL], values)
+  const legend = `mean of (prediction - reference) / |reference| (%), for HU features over the cases with |reference| ≥ ${HU_RELATIVE_ERROR_MIN_REFERENCE} HU`
+  return heatmapSvg(title, legend, rows, [...centres, OVERALL], values)
 }
 
 function cellText(s: SummaryStatistics): string[] {
@@ -131,7 +138,7 @@ function markdownReport(summaries: MetricSummary[], centres: string[], caseCount
   const lines = [
     '# Segmentation evaluation',
     '',
-    `${caseCount} cases from ${centres.length} centre(s). Statistics: min, max, mean ± sample SD, and the 95 % confidence interval of the mean from the t distribution. Undefined values (n/a, e.g. a distance to an empty mask) are left out and counted.`,
+    `${caseCount} cases from ${centres.length} centre(s). Statistics: min, max, mean ± sample SD, and the 95 % confidence interval of the mean from the t distribution. ${UNDEFINED_VALUES_NOTE}`,
     '',
   ]
   for (const table of groupTables(summaries, centres)) {
@@ -152,7 +159,7 @@ function htmlReport(summaries: MetricSummary[], centres: string[], caseCount: nu
       'td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}img{max-width:100%;margin:1em 0}</style>',
     '</head><body>',
     '<h1>Segmentation evaluation</h1>',
-    `<p>${caseCount} cases from ${centres.length} centre(s). Statistics: min, max, mean ± sample SD, and the 95 % confidence interval of the mean from the t distribution. Undefined values (n/a) are left out and counted.</p>`,
+    `<p>${caseCount} cases from ${centres.length} centre(s). Statistics: min, max, mean ± sample SD, and the 95 % confidence interval of the mean from the t distribution. ${escapeXml(UNDEFINED_VALUES_NOTE)}</p>`,
   ]
   for (const table of groupTables(summaries, centres)) {
     parts.push(`<h2>${escapeXml(table.title)}</h2><table><tr>${TABLE_HEADER.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr>`)

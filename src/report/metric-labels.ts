@@ -16,6 +16,7 @@ const STRUCTURE_METRICS: Record<string, { label: string; unit: string }> = {
   absoluteRelativeVolumeDifferencePercent: { label: 'Absolute relative volume difference', unit: '%' },
   predictedMeanHu: { label: 'Predicted mean', unit: 'HU' },
   referenceMeanHu: { label: 'Reference mean', unit: 'HU' },
+  meanHuDifference: { label: 'Mean HU difference', unit: 'HU' },
   relativeMeanHuDifferencePercent: { label: 'Relative mean HU difference', unit: '%' },
   absoluteRelativeMeanHuDifferencePercent: { label: 'Absolute relative mean HU difference', unit: '%' },
 }
@@ -39,6 +40,7 @@ export const BOX_PLOT_METRICS = [
   'hausdorffDistanceMm',
   'relativeVolumeDifferencePercent',
   'absoluteRelativeVolumeDifferencePercent',
+  'meanHuDifference',
   'relativeMeanHuDifferencePercent',
   'absoluteRelativeMeanHuDifferencePercent',
 ]
@@ -52,6 +54,9 @@ export function describeMetric(key: string): { label: string; unit: string } {
   if (STRUCTURE_METRICS[name] !== undefined) return { label: prefix + STRUCTURE_METRICS[name].label, unit: STRUCTURE_METRICS[name].unit }
   const feature = /^radiomics\.original_(\w+?)_(\w+)\.relativeErrorPercent$/.exec(name)
   if (feature !== null) return { label: `${prefix}${feature[2]} (${feature[1]}) relative error`, unit: '%' }
+  // Only the first-order features in HU enter the tables with their difference (see flattenCaseMetrics).
+  const difference = /^radiomics\.original_(\w+?)_(\w+)\.difference$/.exec(name)
+  if (difference !== null) return { label: `${prefix}${difference[2]} (${difference[1]}) difference`, unit: 'HU' }
   return { label: key, unit: '' }
 }
 
