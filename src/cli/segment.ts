@@ -117,7 +117,7 @@ export async function segmentAndWrite(
     await writeVolume(output.pathFor(names.lesion), result.lesion)
     await writeVolume(output.pathFor(names.labels), result.labels)
     const caption = {
-      title: shortenTitle(`colinet ${COLINET_VERSION}: ${input.description}, ${ct.size.join(' x ')} voxels`),
+      title: `colinet ${COLINET_VERSION}: ${input.description}, ${ct.size.join(' x ')} voxels`,
       untrained: !models.lung.trained || !models.lesion.trained,
     }
     writeFileSync(output.pathFor('overview.png'), renderOverviewPng(ct, result.lung, result.lesion, caption))
@@ -152,11 +152,6 @@ export async function segmentAndWrite(
   } finally {
     process.removeListener('SIGINT', onInterrupt)
   }
-}
-
-/** Shortens a caption to what fits across the overview image. */
-function shortenTitle(title: string, maxCharacters = 150): string {
-  return title.length <= maxCharacters ? title : `${title.slice(0, maxCharacters - 3)}...`
 }
 
 /** Loads the lung and lesion models named by the options, or the built-in ones. */

@@ -5,13 +5,22 @@ import { svgToPng } from './rasterize.js'
 
 /** Text drawn above the montage. */
 export interface OverviewCaption {
-  /** One line naming the input, e.g. its file name and size. */
+  /** Text naming the input, e.g. its file name and size. fitOverviewTitle fits it to the image width. */
   title: string
   /** True when a model has untrained weights: the image then shows a red warning. */
   untrained: boolean
 }
 
 const CAPTION_PX = 46
+/** Height of a second title line, when the title needs one. */
+const TITLE_LINE_PX = 16
+/**
+ * Width allowed per title character. Measured with resvg in Noto Sans Bold at 13 px, digits and
+ * the average lower-case letter are 7.3 to 7.4 px wide, and a title of UID and path 6.5 px per character.
+ */
+const TITLE_CHARACTER_PX = 7.4
+/** Maximum length of an identifier (DICOM UID or path) kept whole when the title is too long. */
+const TITLE_IDENTIFIER_CHARACTERS = 32
 
 /** Lung window for display: level -600 HU, width 1500 HU. */
 const WINDOW_LEVEL_HU = -600
@@ -82,6 +91,39 @@ export function renderOverviewPng(ct: Volume, lung: Volume<Uint8Array>, lesion: 
   return svgToPng(captionedSvg(image, caption, tileLabels), 1)
 }
 
+/**
+ * Fits an overview title into lines of at most `maxCharacters`. A title that is too long first
+ * has its long identifiers shortened: a DICOM UID keeps its first 9 and last 22 characters around
+ * an ellipsis, and a path keeps its last folders behind one. The end of each, which distinguishes
+ * series and files, so stays readable. If the title is still too long it wraps at a space onto a
+ * second line, which ends in an ellipsis if it too is too long.
+ */
+export function fitOverviewTitle(title: string, maxCharacters: number): string[] {
+  if (title.length <= maxCharacters) return [title]
+  const shortened = title.replace(/\S+/g, shortenIdentifier)
+  if (shortened.length <= maxCharacters) return [shortened]
+
+  const breakAt = shortened.lastIndexOf(' ', maxCharacters)
+  const first = breakAt > 0 ? shortened.slice(0, breakAt) : shortened.slice(0, maxCharacters)
+  const second = shortened.slice(first.length).trimStart()
+  return [first, second.length <= maxCharacters ? second : `${second.slice(0, maxCharacters - 1)}…`]
+}
+
+/** Shortens one whitespace-free word of a title if it is a long DICOM UID or path (see fitOverviewTitle). */
+function shortenIdentifier(word: string): string {
+  // Punctuation after the identifier, such as the comma after a folder, is kept as it is.
+  const [, identifier, punctuation] = /^(.*?)([,;:)]*)$/.exec(word)!
+  if (identifier.length <= TITLE_IDENTIFIER_CHARACTERS) return word
+  if (/^\d+(\.\d+)+$/.test(identifier)) return `${identifier.slice(0, 9)}…${identifier.slice(-22)}${punctuation}`
+  if (!/[/\\]/.test(identifier)) return word
+
+  const parts = identifier.split(/(?=[/\\])/)
+  let tail = parts.pop()!
+  while (parts.length > 0 && parts[parts.length - 1].length + tail.length < TITLE_IDENTIFIER_CHARACTERS) tail = parts.pop()! + tail
+  if (tail.length >= TITLE_IDENTIFIER_CHARACTERS) tail = tail.slice(-(TITLE_IDENTIFIER_CHARACTERS - 1))
+  return `…${tail}${punctuation}`
+}
+
 function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 }
@@ -96,24 +138,30 @@ function rgb(colour: [number, number, number]): string {
  */
 function captionedSvg(image: RgbImage, caption: OverviewCaption, tileLabels: Array<{ x: number; y: number; text: string }>): string {
   const png = encodePng(image).toString('base64')
-  const height = image.height + CAPTION_PX
+  const titleLines = fitOverviewTitle(caption.title, Math.floor((image.width - 16) / TITLE_CHARACTER_PX))
+  const shift = (titleLines.length - 1) * TITLE_LINE_PX
+  const captionPx = CAPTION_PX + shift
+  const height = image.height + captionPx
+  const title = titleLines
+    .map((line, index) => `<text x="8" y="${18 + index * TITLE_LINE_PX}" font-size="13" font-weight="bold">${escapeXml(line)}</text>`)
+    .join('')
   const legend = [
-    `<rect x="8" y="28" width="10" height="10" fill="${rgb(RIGHT_LUNG_COLOUR)}"/><text x="22" y="37">right lung</text>`,
-    `<rect x="100" y="28" width="10" height="10" fill="${rgb(LEFT_LUNG_COLOUR)}"/><text x="114" y="37">left lung</text>`,
-    `<rect x="186" y="28" width="10" height="10" fill="${rgb(LESION_COLOUR)}"/><text x="200" y="37">lesion</text>`,
-    `<text x="260" y="37">lung window: level ${WINDOW_LEVEL_HU} HU, width ${WINDOW_WIDTH_HU} HU; patient right on the left</text>`,
+    `<rect x="8" y="${28 + shift}" width="10" height="10" fill="${rgb(RIGHT_LUNG_COLOUR)}"/><text x="22" y="${37 + shift}">right lung</text>`,
+    `<rect x="100" y="${28 + shift}" width="10" height="10" fill="${rgb(LEFT_LUNG_COLOUR)}"/><text x="114" y="${37 + shift}">left lung</text>`,
+    `<rect x="186" y="${28 + shift}" width="10" height="10" fill="${rgb(LESION_COLOUR)}"/><text x="200" y="${37 + shift}">lesion</text>`,
+    `<text x="260" y="${37 + shift}">lung window: level ${WINDOW_LEVEL_HU} HU, width ${WINDOW_WIDTH_HU} HU; patient right on the left</text>`,
   ].join('')
   const warning = caption.untrained
-    ? `<text x="${image.width - 8}" y="37" text-anchor="end" fill="rgb(255,64,64)" font-weight="bold">UNTRAINED MODEL: masks are meaningless</text>`
+    ? `<text x="${image.width - 8}" y="${37 + shift}" text-anchor="end" fill="rgb(255,64,64)" font-weight="bold">UNTRAINED MODEL: masks are meaningless</text>`
     : ''
   const labels = tileLabels
-    .map((label) => `<text x="${label.x}" y="${label.y + CAPTION_PX}" font-size="11" fill="rgb(255,255,160)" stroke="black" stroke-width="3" paint-order="stroke">${escapeXml(label.text)}</text>`)
+    .map((label) => `<text x="${label.x}" y="${label.y + captionPx}" font-size="11" fill="rgb(255,255,160)" stroke="black" stroke-width="3" paint-order="stroke">${escapeXml(label.text)}</text>`)
     .join('')
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${image.width}" height="${height}" font-family="Noto Sans" font-size="12" fill="white">` +
     `<rect width="${image.width}" height="${height}" fill="black"/>` +
-    `<text x="8" y="18" font-size="13" font-weight="bold">${escapeXml(caption.title)}</text>${legend}${warning}` +
-    `<image x="0" y="${CAPTION_PX}" width="${image.width}" height="${image.height}" href="data:image/png;base64,${png}"/>${labels}</svg>`
+    `${title}${legend}${warning}` +
+    `<image x="0" y="${captionPx}" width="${image.width}" height="${image.height}" href="data:image/png;base64,${png}"/>${labels}</svg>`
   )
 }
 
