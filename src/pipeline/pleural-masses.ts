@@ -413,22 +413,53 @@ function followMasses(candidates: Candidate[][], planeSize: number): Candidate[]
 }
 
 /**
- * Formats the warning with the volume of solid tissue that includeMassesAtLungBorder added, or
- * returns undefined when it added none. The user checks it in the image the command writes
- * (`imageName`: overview or overlay).
+ * Formats the warning with the volume of solid tissue that includeMassesAtLungBorder added to
+ * each lung and the axial slices it lies in, or returns undefined when it added none. `labels` is
+ * the array includeMassesAtLungBorder wrote into, on the grid `geometry.size`, with axial slices
+ * across `slices.sliceAxis`. Slices are counted from 1 at the feet to the number of slices at the
+ * head (`slices.superiorStep` gives the direction), as the axial tiles of segment's overview are
+ * labelled. The user checks the tissue in the image the command writes (`imageName`).
  */
-export function describeIncludedMasses(added: AddedVoxels, spacingMm: Vec3, imageName: 'overview' | 'overlay'): string | undefined {
+export function describeIncludedMasses(
+  added: AddedVoxels,
+  labels: Uint8Array,
+  geometry: { size: Vec3; spacingMm: Vec3 },
+  slices: { sliceAxis: 0 | 1 | 2; superiorStep: 1 | -1 },
+  imageName: 'overview' | 'overlay',
+): string | undefined {
+  const { size, spacingMm } = geometry
+  const sliceCount = size[slices.sliceAxis]
+  const stride = [1, size[0], size[0] * size[1]][slices.sliceAxis]
+  // inSlice[side][n] is 1 when the tissue added to that side (1 right, 2 left) lies in slice n (1-based).
+  const inSlice = [new Uint8Array(sliceCount + 1), new Uint8Array(sliceCount + 1), new Uint8Array(sliceCount + 1)]
+  for (const voxel of added.indices) {
+    const index = Math.floor(voxel / stride) % sliceCount
+    inSlice[labels[voxel]][slices.superiorStep === 1 ? index + 1 : sliceCount - index] = 1
+  }
+
+  // Formats runs of consecutive slices, e.g. "axial slices 3-5, 9 and 12-16".
+  const formatSlices = (marks: Uint8Array): string => {
+    const runs: string[] = []
+    for (let first = 1; first <= sliceCount; first++) {
+      if (marks[first] === 0) continue
+      let last = first
+      while (last < sliceCount && marks[last + 1] === 1) last++
+      runs.push(last === first ? `${first}` : `${first}-${last}`)
+      first = last
+    }
+    const list = runs.length === 1 ? runs[0] : `${runs.slice(0, -1).join(', ')} and ${runs[runs.length - 1]}`
+    return runs.length === 1 && !runs[0].includes('-') ? `axial slice ${list}` : `axial slices ${list}`
+  }
+
   const voxelMl = voxelVolumeMl(spacingMm)
-  const parts = [
-    ['right', added.right],
-    ['left', added.left],
-  ]
-    .filter(([, voxels]) => Number(voxels) > 0)
-    .map(([side, voxels]) => `${(Number(voxels) * voxelMl).toFixed(1)} mL in the ${side} lung`)
+  const parts: string[] = []
+  if (added.right > 0) parts.push(`${(added.right * voxelMl).toFixed(1)} mL in the right lung (${formatSlices(inSlice[1])})`)
+  if (added.left > 0) parts.push(`${(added.left * voxelMl).toFixed(1)} mL in the left lung (${formatSlices(inSlice[2])})`)
   if (parts.length === 0) return undefined
+  const numbering = `slices counted 1 to ${sliceCount} from the feet${imageName === 'overview' ? ', as its labels count them' : ''}`
   return (
     `solid tissue that the lung surrounds (a tumour or dense consolidation at the pleura?) was included: ${parts.join(', ')}; ` +
-    `check it in the ${imageName}`
+    `check it in the ${imageName} (${numbering})`
   )
 }
 

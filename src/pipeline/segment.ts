@@ -93,7 +93,7 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   const lungCleanup = cleanLungMask(lungMask, canonical.size)
   warnings.push(...lungCleanup.warnings)
   const masses = includeMassesAtLungBorder(lungCleanup.labels, canonical, 2)
-  const massNote = describeIncludedMasses(masses, canonical.spacingMm, 'overview')
+  const massNote = describeIncludedMasses(masses, lungCleanup.labels, canonical, { sliceAxis: 2, superiorStep: 1 }, 'overview')
   if (massNote !== undefined) warnings.push(massNote)
   const lungSlices = allSlices.filter((k) => hasForeground(lungCleanup.labels, k * nx * ny, nx * ny))
   endStage('lungCleanup')

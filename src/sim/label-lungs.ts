@@ -73,7 +73,7 @@ export function labelLungs(ct: Volume, options: LabelLungsOptions = {}): LungLab
   const labels = new Uint8Array(lungs.length)
   for (const [side, mask] of sides) fillLung(mask, ct, closingRadiusMm, roles, side, labels)
   // Thresholding leaves out tumours and dense consolidation, though they lie inside the pleura.
-  const massNote = describeIncludedMasses(includeMassesAtLungBorder(labels, ct, roles.sliceAxis), ct.spacingMm, 'overlay')
+  const massNote = describeIncludedMasses(includeMassesAtLungBorder(labels, ct, roles.sliceAxis), labels, ct, roles, 'overlay')
   if (massNote !== undefined) warnings.push(massNote)
 
   checkVolume(labels, ct, warnings)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { describeIncludedMasses, describeLesionInMasses, includeMassesAtLungBorder } from '../../src/pipeline/pleural-masses.js'
+import { describeIncludedMasses, describeLesionInMasses, includeMassesAtLungBorder, type AddedVoxels } from '../../src/pipeline/pleural-masses.js'
 import type { Vec3, Volume } from '../../src/volume/volume.js'
 
 /*
@@ -78,6 +78,13 @@ test('mass inclusion fills a solid bite', () => {
   assert.equal(added.right, biteFilled)
   assert.equal(added.left, 0)
   assert.equal(added.indices.length, biteFilled)
+
+  // The mass lies in slices z = 2..6 of 9, with z increasing toward the head: slices 3 to 7
+  // counted from 1 at the feet.
+  assert.match(
+    describeIncludedMasses(added, labels, ct, { sliceAxis: 2, superiorStep: 1 }, 'overview') ?? '',
+    /mL in the right lung \(axial slices 3-7\); check it in the overview \(slices counted 1 to 9 from the feet, as its labels count them\)$/,
+  )
 })
 
 test('mass inclusion skips a bite of low HU', () => {
@@ -126,9 +133,11 @@ test('mass inclusion follows a mass to small ends', () => {
       }
     }
   }
-  includeMassesAtLungBorder(labels, ct, 2)
+  const added = includeMassesAtLungBorder(labels, ct, 2)
   const filled = endBite.filter((v) => labels[v] === 1).length
   assert.ok(filled >= 0.95 * endBite.length, `filled ${filled} of ${endBite.length}`)
+  // Slices z = 1..7, counted from 1 at the feet: 2 to 8.
+  assert.match(describeIncludedMasses(added, labels, ct, { sliceAxis: 2, superiorStep: 1 }, 'overview') ?? '', /right lung \(axial slices 2-8\)/)
 
   // Alone, without the mass in the slices between, neither end slice is added.
   const alone = chestWithMass(40)
@@ -145,15 +154,69 @@ test('mass inclusion follows a mass to small ends', () => {
   assert.equal(endBite.filter((v) => alone.labels[v] === 1).length, 0)
 })
 
+/** Grid of the warning tests, 10 x 25 x 10 voxels (v = x + 10 y + 250 z) of 1 x 1 x 2 mm. */
+const WARNING_GRID = { size: [10, 25, 10] as Vec3, spacingMm: SPACING_MM }
+
+/**
+ * Builds the added voxels of the warning tests: whole slices z = 1, 2, 3 and 7 in the right lung
+ * (1000 voxels) and slice z = 5 in the left lung (250 voxels), written into the labels.
+ */
+function addedInSlices(): { added: AddedVoxels; labels: Uint8Array } {
+  const labels = new Uint8Array(2500)
+  const indices: number[] = []
+  for (const [z, side] of [[1, 1], [2, 1], [3, 1], [7, 1], [5, 2]]) {
+    for (let v = 250 * z; v < 250 * (z + 1); v++) {
+      labels[v] = side
+      indices.push(v)
+    }
+  }
+  return { added: { right: 1000, left: 250, indices: Uint32Array.from(indices) }, labels }
+}
+
 test('mass inclusion warning gives mL per side', () => {
-  // 1000 voxels of 1 x 1 x 2 mm are 2.0 mL; 250 are 0.5 mL.
+  // 1000 voxels of 1 x 1 x 2 mm are 2.0 mL, and 250 are 0.5 mL. With z toward the head, slices
+  // z = 1..3 and 7 are 2-4 and 8 counted from the feet, and z = 5 is 6.
+  const { added, labels } = addedInSlices()
   assert.equal(
-    describeIncludedMasses({ right: 1000, left: 250, indices: new Uint32Array(1250) }, SPACING_MM, 'overview'),
+    describeIncludedMasses(added, labels, WARNING_GRID, { sliceAxis: 2, superiorStep: 1 }, 'overview'),
     'solid tissue that the lung surrounds (a tumour or dense consolidation at the pleura?) was included: ' +
-      '2.0 mL in the right lung, 0.5 mL in the left lung; check it in the overview',
+      '2.0 mL in the right lung (axial slices 2-4 and 8), 0.5 mL in the left lung (axial slice 6); ' +
+      'check it in the overview (slices counted 1 to 10 from the feet, as its labels count them)',
   )
-  assert.match(describeIncludedMasses({ right: 0, left: 1000, indices: new Uint32Array(1000) }, SPACING_MM, 'overlay') ?? '', /included: 2\.0 mL in the left lung; check it in the overlay$/)
-  assert.equal(describeIncludedMasses({ right: 0, left: 0, indices: new Uint32Array(0) }, SPACING_MM, 'overview'), undefined)
+  const leftOnly = { ...added, right: 0 }
+  assert.match(
+    describeIncludedMasses(leftOnly, labels, WARNING_GRID, { sliceAxis: 2, superiorStep: 1 }, 'overlay') ?? '',
+    /included: 0\.5 mL in the left lung \(axial slice 6\); check it in the overlay \(slices counted 1 to 10 from the feet\)$/,
+  )
+  const none = { right: 0, left: 0, indices: new Uint32Array(0) }
+  assert.equal(describeIncludedMasses(none, new Uint8Array(2500), WARNING_GRID, { sliceAxis: 2, superiorStep: 1 }, 'overview'), undefined)
+})
+
+test('mass warning counts slices from feet', () => {
+  // With z toward the feet, slice z is 10 - z counted from the feet: z = 7, 3, 2, 1 are 3, 7, 8
+  // and 9, and z = 5 is 5.
+  const { added, labels } = addedInSlices()
+  assert.match(
+    describeIncludedMasses(added, labels, WARNING_GRID, { sliceAxis: 2, superiorStep: -1 }, 'overlay') ?? '',
+    /2\.0 mL in the right lung \(axial slices 3 and 7-9\), 0\.5 mL in the left lung \(axial slice 5\)/,
+  )
+})
+
+test('mass warning on another slice axis', () => {
+  // Axial slices across x (index axis 0) with x toward the feet: the right lung's voxels at x = 4
+  // lie in slice 10 - 4 = 6 counted from the feet, and the left lung's at x = 8 in slice 2.
+  const labels = new Uint8Array(2500)
+  const indices: number[] = []
+  for (let y = 0; y < 25; y++) {
+    labels[4 + 10 * y + 250] = 1
+    labels[8 + 10 * y + 1250] = 2
+    indices.push(4 + 10 * y + 250, 8 + 10 * y + 1250)
+  }
+  const added = { right: 25, left: 25, indices: Uint32Array.from(indices) }
+  assert.match(
+    describeIncludedMasses(added, labels, WARNING_GRID, { sliceAxis: 0, superiorStep: -1 }, 'overlay') ?? '',
+    /right lung \(axial slice 6\), 0\.\d mL in the left lung \(axial slice 2\); check it in the overlay \(slices counted 1 to 10 from the feet\)$/,
+  )
 })
 
 test('mass inclusion warns of lesion inside', () => {
