@@ -20,6 +20,7 @@
  *       the broadcast axes (keepdims)
  *   Pad of the channel axis with zeros: dx = Slice(dy) of the original channels
  *   Softmax over axis 1: dx = y·(dy - Σ_c dy·y)
+ *   Log: dx = dy / x
  *   ReduceSum over given axes with keepdims = 1: dx = dy broadcast back (Expand)
  *
  * Shapes are tracked per value (fixed sizes or symbolic names) to find broadcast axes.
@@ -208,6 +209,22 @@ export class Tape {
       const inner = g.op('ReduceSum', [g.op('Mul', [dy, y]), g.constantInt64([1])], { keepdims: attr.int(1) })
       this.accumulate(x, g.op('Mul', [y, g.op('Sub', [dy, inner])]))
     })
+  }
+
+  /** Natural logarithm, elementwise. */
+  log(x: string): string {
+    const g = this.graph
+    const y = g.op('Log', [x])
+    return this.record(y, this.shapeOf(x), [x], (dy) => {
+      this.accumulate(x, g.op('Div', [dy, x]))
+    })
+  }
+
+  /** n·h·w of a [n, c, h, w] value as a float32 scalar computed at run time, usable as a tape constant. */
+  pixelCount(x: string): string {
+    const count = this.elementsPerChannel(x)
+    this.shapes.set(count, [])
+    return count
   }
 
   /** ReduceSum over `axes`, keeping them as size 1. */

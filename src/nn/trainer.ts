@@ -55,7 +55,7 @@ export interface TrainingBatch {
 }
 
 export interface StepResult {
-  /** Dice loss of the batch (without the L2 penalty), before the update. */
+  /** Loss of the batch (Dice, plus the cross-entropy term when set; without the L2 penalty), before the update. */
   loss: number
   /** (λ/2)·Σ W² over convolution weights, before the update. */
   l2Penalty: number

@@ -11,6 +11,9 @@
  * all pixels of the batch,
  *   D_c = (2·Σ p_c·g_c + ε) / (Σ p_c + Σ g_c + ε),   loss = 1 - Σ_c w_c·D_c / Σ_c w_c
  * with w_c = 1 for every class, or w_0 = 0 when the background is excluded.
+ * An optional cross-entropy term (not in COLI-Net, off by default) adds
+ *   λ_CE · (-Σ g·log(p + δ)) / (n·h·w),   δ = 1e-7,
+ * which penalises each wrongly labelled pixel alike, however much target the batch holds.
  * The objective that is differentiated adds the L2 penalty (λ/2)·Σ W² over convolution
  * weights (not biases or BN parameters), so each weight gradient gets + λ·W.
  *
@@ -29,6 +32,8 @@ export interface LossOptions {
   diceEpsilon: number
   /** L2 coefficient λ of the penalty (λ/2)·Σ W² on convolution weights. Default 1e-4. */
   l2: number
+  /** Weight λ_CE of the pixel-mean cross-entropy added to the Dice loss. Default 0 (Dice alone, as COLI-Net). */
+  crossEntropyWeight?: number
 }
 
 export interface AdamOptions {
@@ -73,10 +78,10 @@ export function buildTrainingModel(
 
   const context = new TrainingContext(tape, network)
   const probabilities = buildHighResNet(context, image, network)
-  const dice = emitDiceLoss(tape, probabilities, labels, network.classes, loss)
-  graph.node('Reshape', [dice, graph.constantInt64([])], [TRAINING_NAMES.loss])
+  const objective = emitSegmentationLoss(tape, probabilities, labels, network.classes, loss)
+  graph.node('Reshape', [objective, graph.constantInt64([])], [TRAINING_NAMES.loss])
   graph.addOutput(TRAINING_NAMES.loss, 'float32', [])
-  tape.backward(dice)
+  tape.backward(objective)
 
   const convWeights = summary.parameters.filter((p) => p.role === 'conv-weight').map((p) => p.name)
   emitL2Penalty(graph, convWeights, loss.l2)
@@ -145,6 +150,20 @@ function emitAdamUpdate(graph: GraphBuilder, name: string, dims: number[], gradi
     graph.addOutput(TRAINING_NAMES.updated(output), 'float32', dims)
   }
 }
+
+/** Emits the Dice loss plus the optional cross-entropy term of the file comment; returns a [1, 1, 1, 1] value. */
+export function emitSegmentationLoss(tape: Tape, probabilities: string, labels: string, classes: number, options: LossOptions): string {
+  const dice = emitDiceLoss(tape, probabilities, labels, classes, options)
+  const weight = options.crossEntropyWeight ?? 0
+  if (weight === 0) return dice
+  const logP = tape.log(tape.add(probabilities, tape.constant(CROSS_ENTROPY_DELTA)))
+  const sum = tape.reduceSum(tape.mul(labels, logP), [0, 1, 2, 3])
+  const scale = tape.div(tape.constant(-weight), tape.pixelCount(probabilities))
+  return tape.add(dice, tape.mul(sum, scale))
+}
+
+/** δ of the cross-entropy term: keeps log(p + δ) finite where the softmax gives 0. */
+const CROSS_ENTROPY_DELTA = 1e-7
 
 /** Emits the Dice loss of the file comment; returns a [1, 1, 1, 1] value. */
 export function emitDiceLoss(tape: Tape, probabilities: string, labels: string, classes: number, options: LossOptions): string {

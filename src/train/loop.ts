@@ -138,7 +138,7 @@ async function prepareSession(options: TrainRunOptions): Promise<Session> {
   const trainer = new Trainer(weights.options, weights, {
     learningRate: settings.learningRate,
     decay: settings.decay,
-    loss: { ...DEFAULT_LOSS_OPTIONS, l2: settings.l2 },
+    loss: { ...DEFAULT_LOSS_OPTIONS, l2: settings.l2, crossEntropyWeight: settings.crossEntropyWeight ?? 0 },
     seed: settings.seed,
     threads: options.threads,
   }, optimizer)

@@ -43,6 +43,8 @@ export interface TrainSettings {
   learningRate: number
   decay: number
   l2: number
+  /** Weight of the cross-entropy term added to the Dice loss. Absent or 0 trains on Dice alone. */
+  crossEntropyWeight?: number
   dropout: number
   seed: number
   /** Cap on optimiser steps per epoch, or undefined for one pass over the training slices. */

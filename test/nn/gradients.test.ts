@@ -13,10 +13,10 @@ import { Tape } from '../../src/nn/autodiff.js'
 import { attr, GraphBuilder, serializeModel } from '../../src/nn/graph.js'
 import { describeHighResNet, resolveHighResNetOptions } from '../../src/nn/highresnet.js'
 import { SeededRandom } from '../../src/nn/random.js'
-import { buildTrainingModel, emitDiceLoss, TRAINING_NAMES } from '../../src/nn/training-graph.js'
+import { buildTrainingModel, emitDiceLoss, emitSegmentationLoss, TRAINING_NAMES } from '../../src/nn/training-graph.js'
 import { initialiseWeights } from '../../src/nn/weights.js'
 import {
-  batchNormTraining, conv2d, diceLoss, elementwise, finiteDifferences, leakyRelu, padChannels,
+  batchNormTraining, conv2d, crossEntropy, diceLoss, elementwise, finiteDifferences, leakyRelu, padChannels,
   referenceForward, relativeError, softmax, tensor64, type Tensor64,
 } from './reference.js'
 
@@ -158,6 +158,15 @@ test('Softmax gradient', async () => {
     ([x]) => softmax(x!), random)
 })
 
+test('Log gradient', async () => {
+  const random = new SeededRandom(15)
+  const x = input('x', [2, 3, 3, 4], random)
+  x.data.forEach((v, i) => { x.data[i] = 0.2 + Math.abs(v) })
+  await checkOperator([x], [2, 3, 3, 4],
+    (tape, [name]) => tape.log(name!),
+    ([value]) => ({ data: value!.data.map(Math.log), shape: value!.shape }), random)
+})
+
 test('Pad channels gradient', async () => {
   const random = new SeededRandom(8)
   await checkOperator([input('x', [2, 2, 3, 3], random)], [2, 5, 3, 3],
@@ -219,6 +228,38 @@ test('Dice loss gradient', async () => {
     const error = relativeError(results['dp']!.data as Float32Array, expectedGradient)
     assert.ok(error < TOLERANCE, `background ${includeBackground}: relative error ${error}`)
   }
+})
+
+test('Dice plus cross-entropy loss gradient', async () => {
+  const random = new SeededRandom(16)
+  const shape = [2, 3, 4, 4]
+  const p = input('p', shape, random)
+  p.data.forEach((v, i) => { p.data[i] = 0.05 + 0.9 * (0.5 + 0.5 * Math.tanh(v)) })
+  const labels = new Float32Array(p.data.length)
+  for (let s = 0; s < 2; s++) for (let q = 0; q < 16; q++) labels[(s * 3 + Math.floor(random.uniform() * 3)) * 16 + q] = 1
+
+  const graph = new GraphBuilder('dice_ce_test')
+  const tape = new Tape(graph)
+  tape.value(graph.addInput('p', 'float32', shape), shape, true)
+  tape.value(graph.addInput('g', 'float32', shape), shape)
+  const loss = emitSegmentationLoss(tape, 'p', 'g', 3, { includeBackground: true, diceEpsilon: 1e-5, l2: 0, crossEntropyWeight: 0.5 })
+  tape.backward(loss)
+  graph.node('Identity', [loss], ['loss'])
+  graph.addOutput('loss', 'float32', [1, 1, 1, 1])
+  graph.node('Identity', [tape.gradientOf('p')!], ['dp'])
+  graph.addOutput('dp', 'float32', shape)
+  const session = await ort.InferenceSession.create(serializeModel(graph), { intraOpNumThreads: 1 })
+  const results = await session.run({ p: new ort.Tensor('float32', p.data, shape), g: new ort.Tensor('float32', labels, shape) })
+  await session.release()
+
+  const probabilities = tensor64(p.data, shape)
+  const oneHot = tensor64(labels, shape)
+  const objective = () => diceLoss(probabilities, oneHot, 1e-5, true) + 0.5 * crossEntropy(probabilities, oneHot, 1e-7)
+  const expectedLoss = objective()
+  const actualLoss = (results['loss']!.data as Float32Array)[0]!
+  assert.ok(Math.abs(actualLoss - expectedLoss) < 1e-5, `loss ${actualLoss} vs ${expectedLoss}`)
+  const error = relativeError(results['dp']!.data as Float32Array, finiteDifferences(probabilities.data, objective))
+  assert.ok(error < TOLERANCE, `relative error ${error}`)
 })
 
 test('BN running statistics update', async () => {

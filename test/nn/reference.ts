@@ -130,6 +130,14 @@ export function diceLoss(probabilities: Tensor64, oneHot: Tensor64, epsilon: num
   return 1 - total / counted
 }
 
+/** Pixel-mean cross-entropy -Σ g·log(p + δ) / (n·h·w), the optional term of training-graph.ts, computed directly. */
+export function crossEntropy(probabilities: Tensor64, oneHot: Tensor64, delta: number): number {
+  const [n, , h, w] = probabilities.shape as [number, number, number, number]
+  let sum = 0
+  for (let i = 0; i < probabilities.data.length; i++) sum += oneHot.data[i]! * Math.log(probabilities.data[i]! + delta)
+  return -sum / (n * h * w)
+}
+
 /** Runs the network definition eagerly in float64 (training mode: batch statistics, the given dropout mask). */
 export function referenceForward(
   options: HighResNetOptions,

@@ -139,6 +139,19 @@ test('lesion fine-tuning from the lung model', async () => {
   assert.equal(metricsRows(run)[0]![5], 'val_dice_lesion')
 })
 
+test('cross-entropy term adds to the loss', async () => {
+  const init = join(root, 'lung-run', 'best.onnx')
+  const common = ['--task', 'lesion', '--data', lesionManifest, '--init', init, '--epochs', '1', ...TINY, '--steps-per-epoch', '1']
+  await runTrainCommand([...common, '-o', join(root, 'dice-only')])
+  await runTrainCommand([...common, '-o', join(root, 'dice-ce'), '--cross-entropy', '1'])
+  assert.equal(runRecord(join(root, 'dice-ce')).settings.crossEntropyWeight, 1)
+  assert.equal(runRecord(join(root, 'dice-only')).settings.crossEntropyWeight, undefined)
+  // Same weights, batch and dropout in the one step, so the difference is the cross-entropy, which is positive.
+  const diceOnly = Number(metricsRows(join(root, 'dice-only'))[1]![2])
+  const withCrossEntropy = Number(metricsRows(join(root, 'dice-ce'))[1]![2])
+  assert.ok(withCrossEntropy > diceOnly + 0.01, `loss with cross-entropy ${withCrossEntropy}, Dice alone ${diceOnly}`)
+})
+
 test('export command writes a model', async () => {
   const output = join(root, 'exported.onnx')
   const status = await runTrainCommand(['--export', join(root, 'lung-run'), '-o', output, '--checkpoint', 'last'])
@@ -170,6 +183,7 @@ test('train option errors', async () => {
   await assert.rejects(() => runTrainCommand(['--task', 'lung', ...base, '--channels', '16,32']), /--channels expects three positive integers/)
   await assert.rejects(() => runTrainCommand(['--task', 'lung', ...base, '--batch-size', '4', '--accumulate', '8']), /--accumulate 8 exceeds --batch-size 4/)
   await assert.rejects(() => runTrainCommand(['--task', 'lung', '--lung-classes', '3', '--label-value', '1', ...base]), /--label-value selects one target class/)
+  await assert.rejects(() => runTrainCommand(['--task', 'lung', ...base, '--cross-entropy', '-1']), /--cross-entropy/)
   assert.equal(existsSync(join(root, 'unused')), false)
 })
 
