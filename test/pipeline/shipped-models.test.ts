@@ -61,11 +61,11 @@ test('shipped models find simulated pneumonia', (t) =>
 
 /**
  * Bounds near the shipped models' measured values, so a worse model fails. Measured (models/lung.md
- * and lesion.md): lung Dice 0.979 and 86.5 mL of lesion on the CIP scan, and with 35 % simulated
- * pneumonia, lesion Dice 0.828 and lung Dice 0.955. The lesion model before this one found
- * 68 mL on the CIP scan; the current one finds more lesion everywhere, true and false.
+ * and lesion.md): lung Dice 0.979 and 66.1 mL of lesion on the CIP scan, and with 35 % simulated
+ * pneumonia, lesion Dice 0.834 and lung Dice 0.956. The two lesion models before this one found
+ * 68 and 86.5 mL on the CIP scan.
  */
 const LUNG_DICE_BOUND = 0.97
-const LESION_FALSE_POSITIVE_BOUND_ML = 100
+const LESION_FALSE_POSITIVE_BOUND_ML = 75
 const LESION_DICE_BOUND = 0.8
 const LUNG_WITH_LESIONS_DICE_BOUND = 0.95
