@@ -5,11 +5,13 @@ import { InputError } from '../errors.js'
 import { readVolume } from '../io/read.js'
 import { StagedOutput } from '../io/output-folder.js'
 import { writeVolume } from '../io/write.js'
-import { DEFAULT_LESION_MODEL, DEFAULT_LUNG_MODEL, loadSegmentationModel } from '../pipeline/models.js'
+import { BUILT_IN_LESION_MODEL_NAME, DEFAULT_LESION_MODEL, DEFAULT_LUNG_MODEL, loadSegmentationModel } from '../pipeline/models.js'
 import type { SegmentationModel } from '../pipeline/model.js'
 import { segmentCt, type SegmentationResult } from '../pipeline/segment.js'
 import { renderOverviewPng } from '../report/overview.js'
-import { buildSegmentationReport, radiomicsOfMasks, reportToCsv, reportToText, untrainedModelWarnings, type SegmentationReport } from '../report/report.js'
+import {
+  buildSegmentationReport, lesionVolumeCautions, radiomicsOfMasks, reportToCsv, reportToText, untrainedModelWarnings, type SegmentationReport,
+} from '../report/report.js'
 import type { Volume } from '../volume/volume.js'
 import { Progress, type Verbosity } from './progress.js'
 import { COLINET_VERSION } from './version.js'
@@ -143,7 +145,7 @@ export async function segmentAndWrite(
     output.commit()
 
     for (const [stage, seconds] of Object.entries(report.timingSeconds)) progress.detail(`${stage.padEnd(14)} ${seconds.toFixed(2)} s`)
-    for (const warning of result.warnings) progress.warn(warning)
+    for (const warning of [...result.warnings, ...lesionVolumeCautions(models.lesion, report.measurements)]) progress.warn(warning)
     progress.log(`wrote ${names.all.join(', ')} to ${options.outputFolder}`)
     return { report, result }
   } catch (error) {
@@ -162,7 +164,7 @@ export async function loadModels(
 ): Promise<{ lung: SegmentationModel; lesion: SegmentationModel }> {
   const lung = await loadSegmentationModel(lungPath ?? DEFAULT_LUNG_MODEL, lungPath ?? 'models/lung.onnx', { threads })
   try {
-    const lesion = await loadSegmentationModel(lesionPath ?? DEFAULT_LESION_MODEL, lesionPath ?? 'models/lesion.onnx', { threads })
+    const lesion = await loadSegmentationModel(lesionPath ?? DEFAULT_LESION_MODEL, lesionPath ?? BUILT_IN_LESION_MODEL_NAME, { threads })
     return { lung, lesion }
   } catch (error) {
     await lung.dispose()

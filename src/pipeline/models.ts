@@ -9,6 +9,28 @@ export const BUILT_IN_MODEL_FOLDER = resolve(dirname(fileURLToPath(import.meta.u
 export const DEFAULT_LUNG_MODEL = join(BUILT_IN_MODEL_FOLDER, 'lung.onnx')
 export const DEFAULT_LESION_MODEL = join(BUILT_IN_MODEL_FOLDER, 'lesion.onnx')
 
+/** Name under which the built-in lesion model appears in reports. */
+export const BUILT_IN_LESION_MODEL_NAME = 'models/lesion.onnx'
+
+/**
+ * Largest lesion volume in mL that the built-in lesion model marked on the lesion-free scans of
+ * its model card (models/lesion.md: 66.1 mL on CIP ct-64), rounded up.
+ */
+export const BUILT_IN_LESION_FALSE_POSITIVE_ML = 70
+
+/**
+ * Returns a caution when a lesion mask of the built-in model is no larger than what that model
+ * marks in lungs without pneumonia, or undefined when it is larger or empty.
+ */
+export function describeLesionWithinFalsePositiveRange(lesionMl: number, lungMl: number): string | undefined {
+  if (!(lesionMl > 0) || lesionMl > BUILT_IN_LESION_FALSE_POSITIVE_ML) return undefined
+  const percent = lungMl > 0 ? ` (${((100 * lesionMl) / lungMl).toFixed(1)} % of the lung)` : ''
+  return (
+    `the lesion mask is ${lesionMl.toFixed(1)} mL${percent}, within what the built-in lesion model marks in lungs ` +
+    `without pneumonia (up to ${BUILT_IN_LESION_FALSE_POSITIVE_ML} mL, models/lesion.md): it may contain no pneumonia; check it in the overview`
+  )
+}
+
 export interface LoadModelOptions {
   /** Threads for each network run; default the number of cores. */
   threads?: number

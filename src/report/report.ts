@@ -1,6 +1,7 @@
 import type { SegmentationResult } from '../pipeline/segment.js'
 import { NETWORK_STAGES } from '../pipeline/segment.js'
 import type { SegmentationModel } from '../pipeline/model.js'
+import { BUILT_IN_LESION_MODEL_NAME, describeLesionWithinFalsePositiveRange } from '../pipeline/models.js'
 import type { Volume } from '../volume/volume.js'
 import { formatCsvField, formatCsvNumber, type CsvPrecision } from './csv.js'
 import { computeRadiomics } from '../metrics/radiomics/radiomics.js'
@@ -83,6 +84,7 @@ export function buildSegmentationReport(inputs: ReportInputs): SegmentationRepor
   const network = NETWORK_STAGES.reduce((sum, stage) => sum + (result.stageSeconds[stage] ?? 0), 0)
   timingSeconds.total = total
 
+  const measurements = measureLungsAndLesions(ct, result.lung, result.lesion)
   return {
     colinetVersion: inputs.colinetVersion,
     input: {
@@ -94,7 +96,7 @@ export function buildSegmentationReport(inputs: ReportInputs): SegmentationRepor
       direction: Array.from(ct.direction),
     },
     models: { lung: describeModel(inputs.lungModel), lesion: describeModel(inputs.lesionModel) },
-    measurements: measureLungsAndLesions(ct, result.lung, result.lesion),
+    measurements,
     radiomics: inputs.radiomics,
     slices: {
       total: result.slicesProcessedByLungNetwork,
@@ -104,8 +106,23 @@ export function buildSegmentationReport(inputs: ReportInputs): SegmentationRepor
     },
     timingSeconds,
     nonNetworkTimeFraction: total > 0 ? (total - network) / total : 0,
-    warnings: [...untrainedModelWarnings([inputs.lungModel, inputs.lesionModel]), ...inputs.warnings, ...result.warnings],
+    warnings: [
+      ...untrainedModelWarnings([inputs.lungModel, inputs.lesionModel]),
+      ...inputs.warnings,
+      ...result.warnings,
+      ...lesionVolumeCautions(inputs.lesionModel, measurements),
+    ],
   }
+}
+
+/**
+ * Returns the caution for a lesion mask of the built-in lesion model that is no larger than what
+ * that model marks in lungs without pneumonia. Other models get none, because their range is not measured.
+ */
+export function lesionVolumeCautions(lesionModel: SegmentationModel, measurements: LungMeasurements): string[] {
+  if (lesionModel.name !== BUILT_IN_LESION_MODEL_NAME) return []
+  const caution = describeLesionWithinFalsePositiveRange(measurements.lesionVolumeMl.total, measurements.lungVolumeMl.total)
+  return caution === undefined ? [] : [caution]
 }
 
 /**

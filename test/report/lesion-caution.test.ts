@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import type { SegmentationModel } from '../../src/pipeline/model.js'
+import { BUILT_IN_LESION_MODEL_NAME, describeLesionWithinFalsePositiveRange } from '../../src/pipeline/models.js'
+import type { LungMeasurements } from '../../src/report/measurements.js'
+import { lesionVolumeCautions } from '../../src/report/report.js'
+import { runColinet } from '../support/cli.js'
+import { requireSharedData } from '../support/data.js'
+
+test('small lesion volume gets a caution', () => {
+  // 20 mL of a 4000 mL lung is 0.5 %.
+  const caution = describeLesionWithinFalsePositiveRange(20, 4000)
+  assert.match(caution ?? '', /^the lesion mask is 20\.0 mL \(0\.5 % of the lung\), within what the built-in lesion model marks/)
+  assert.match(caution ?? '', /up to 70 mL/)
+})
+
+test('caution bounds: empty, at and above the range', () => {
+  assert.equal(describeLesionWithinFalsePositiveRange(0, 4000), undefined)
+  assert.notEqual(describeLesionWithinFalsePositiveRange(70, 4000), undefined)
+  assert.equal(describeLesionWithinFalsePositiveRange(70.1, 4000), undefined)
+})
+
+test('caution only for the built-in lesion model', () => {
+  const measurements = { lesionVolumeMl: { total: 10, right: 10, left: 0 }, lungVolumeMl: { total: 5000, right: 2500, left: 2500 } } as unknown as LungMeasurements
+  const model = (name: string) => ({ name }) as SegmentationModel
+  assert.equal(lesionVolumeCautions(model(BUILT_IN_LESION_MODEL_NAME), measurements).length, 1)
+  assert.deepEqual(lesionVolumeCautions(model('runs/lesion/best.onnx'), measurements), [])
+})
+
+test('segment cautions on the lesion-free CIP scan', (t) => {
+  const input = requireSharedData(t, 'ct/cip/ct-64.nrrd')
+  if (input === undefined) return
+  const output = mkdtempSync(join(tmpdir(), 'colinet-caution-'))
+  try {
+    const run = runColinet(['segment', input, '-o', join(output, 'out')])
+    assert.equal(run.status, 0, run.stderr)
+    // The CIP patient has no pneumonia, and the shipped model marks 66.1 mL there (models/lesion.md).
+    const report = JSON.parse(readFileSync(join(output, 'out', 'report.json'), 'utf8')) as { warnings: string[] }
+    assert.ok(report.warnings.some((w) => w.includes('within what the built-in lesion model marks')), report.warnings.join('\n'))
+    assert.match(run.stderr, /it may contain no pneumonia/)
+  } finally {
+    rmSync(output, { recursive: true, force: true })
+  }
+})
