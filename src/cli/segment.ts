@@ -98,12 +98,18 @@ export async function segmentAndWrite(
   const names = outputFileNames(options.format)
   const output = new StagedOutput(options.outputFolder, names.all, options.force, names.otherFormat)
   const { progress } = options
-  // Ctrl-C removes the staged files before the process ends.
+  // Ctrl-C or a job scheduler's SIGTERM removes the staged files before the process ends, with
+  // the shell's exit status for that signal (128 + its number).
   const onInterrupt = (): void => {
     output.abort()
     process.exit(130)
   }
+  const onTerminate = (): void => {
+    output.abort()
+    process.exit(143)
+  }
   process.once('SIGINT', onInterrupt)
+  process.once('SIGTERM', onTerminate)
   try {
     for (const warning of untrainedModelWarnings([models.lung, models.lesion])) progress.warn(warning)
     progress.log(`segmenting ${input.description} (${ct.size.join(' x ')} voxels)`)
@@ -153,6 +159,7 @@ export async function segmentAndWrite(
     throw error
   } finally {
     process.removeListener('SIGINT', onInterrupt)
+    process.removeListener('SIGTERM', onTerminate)
   }
 }
 

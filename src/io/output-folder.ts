@@ -29,7 +29,8 @@ export class StagedOutput {
     StagedOutput.checkWritable(folder, fileNames, force)
     this.createdFolder = !existsSync(folder)
     mkdirSync(folder, { recursive: true })
-    this.stagingFolder = join(folder, `.colinet-partial-${process.pid}`)
+    removeStaleStagingFolders(folder)
+    this.stagingFolder = join(folder, `${STAGING_PREFIX}${process.pid}`)
     mkdirSync(this.stagingFolder, { recursive: true })
   }
 
@@ -67,5 +68,30 @@ export class StagedOutput {
     if (this.committed) return
     rmSync(this.stagingFolder, { recursive: true, force: true })
     if (this.createdFolder && existsSync(this.folder) && readdirSync(this.folder).length === 0) rmSync(this.folder, { recursive: true })
+  }
+}
+
+const STAGING_PREFIX = '.colinet-partial-'
+
+/**
+ * Removes the staging folders that runs killed without a chance to clean up (SIGKILL, power loss)
+ * left in `folder`: those whose process id no longer runs. Folders of running processes stay.
+ */
+function removeStaleStagingFolders(folder: string): void {
+  for (const name of readdirSync(folder)) {
+    if (!name.startsWith(STAGING_PREFIX)) continue
+    const pid = Number(name.slice(STAGING_PREFIX.length))
+    if (Number.isInteger(pid) && pid > 0 && !processIsRunning(pid)) rmSync(join(folder, name), { recursive: true, force: true })
+  }
+}
+
+function processIsRunning(pid: number): boolean {
+  try {
+    // Signal 0 checks that the process exists without affecting it.
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: the process exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
