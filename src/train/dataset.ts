@@ -97,7 +97,7 @@ export async function loadCase(row: ManifestRow, options: LoadOptions): Promise<
   const label = (await readVolume(row.label)).volume
   const mismatch = describeGeometryMismatch(image, label)
   if (mismatch !== undefined) {
-    throw new InputError(`${row.label}: the label's geometry differs from its image (${mismatch}); resample the label onto the image's voxel grid`)
+    throw new InputError(`${row.label}: the label's geometry differs from its image (image vs label: ${mismatch}); resample the label onto the image's voxel grid`)
   }
 
   const rule = row.labelMap !== undefined ? parseLabelMap(row.labelMap, options.task, options.classCount, `row ${row.row}`) : options.defaultRule

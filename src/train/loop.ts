@@ -411,7 +411,7 @@ async function saveCheckpointOf(session: Session, path: string, epoch: number): 
 
 function writeCurves(session: Session, folder: string): void {
   const title = `colinet ${session.settings.task} training: ${basename(folder)}`
-  const svg = trainingCurvesSvg(session.history, session.classNames, title)
+  const svg = trainingCurvesSvg(session.history, session.classNames, title, session.settings.crossEntropyWeight ?? 0)
   writeFileAtomic(join(folder, RUN_FILES.curvesSvg), svg)
   writeFileAtomic(join(folder, RUN_FILES.curvesPng), svgToPng(svg, 1.5))
 }

@@ -23,10 +23,13 @@ interface Panel {
   yRange?: [number, number]
 }
 
-/** Draws the two panels for the epochs recorded so far. */
-export function trainingCurvesSvg(records: readonly EpochRecord[], classNames: readonly string[], title: string): string {
+/**
+ * Draws the two panels for the epochs recorded so far. `crossEntropyWeight` names the loss in the
+ * panel title when the run adds the cross-entropy term.
+ */
+export function trainingCurvesSvg(records: readonly EpochRecord[], classNames: readonly string[], title: string, crossEntropyWeight = 0): string {
   const lossPanel: Panel = {
-    title: 'Training loss (soft Dice)',
+    title: crossEntropyWeight > 0 ? `Training loss (soft Dice + ${crossEntropyWeight} x cross-entropy)` : 'Training loss (soft Dice)',
     yLabel: 'loss',
     series: [{ name: 'training loss', colour: SERIES_COLOURS[0]!, points: finitePoints(records, (r) => r.trainLoss) }],
   }

@@ -95,7 +95,7 @@ test('missing manifest file', async () => {
 test('geometry mismatch names row and label', async () => {
   const manifest = manifestOf(['image,label,patient,centre', 'ct.nii.gz,lungs.nii.gz,p1,A', 'ct2.nii.gz,shifted.nii.gz,p2,A'])
   const message = await inputErrorOf(() => loadCases(manifest, LUNG2))
-  assert.match(message, /row 3: .*shifted\.nii\.gz: the label's geometry differs from its image \(origin/)
+  assert.match(message, /row 3: .*shifted\.nii\.gz: the label's geometry differs from its image \(image vs label: origin/)
   assert.doesNotMatch(message, /row 2/)
 })
 

@@ -150,6 +150,7 @@ test('cross-entropy term adds to the loss', async () => {
   const diceOnly = Number(metricsRows(join(root, 'dice-only'))[1]![2])
   const withCrossEntropy = Number(metricsRows(join(root, 'dice-ce'))[1]![2])
   assert.ok(withCrossEntropy > diceOnly + 0.01, `loss with cross-entropy ${withCrossEntropy}, Dice alone ${diceOnly}`)
+  assert.match(readFileSync(join(root, 'dice-ce', 'training-curves.svg'), 'utf8'), /Training loss \(soft Dice \+ 1 x cross-entropy\)/)
 })
 
 test('export command writes a model', async () => {
