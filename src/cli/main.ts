@@ -59,13 +59,25 @@ export async function main(argv: string[]): Promise<number> {
       return INPUT_ERROR_EXIT_CODE
     }
     if (isArgumentError(error)) {
-      // parseArgs' own text suggests "--" for positionals, which colinet does not need.
-      const message = (error as Error).message.split('. To specify a positional argument')[0]
-      process.stderr.write(`colinet ${name}: ${message}; see colinet ${name} --help\n`)
+      process.stderr.write(`colinet ${name}: ${describeArgumentError((error as Error).message)}; see colinet ${name} --help\n`)
       return INPUT_ERROR_EXIT_CODE
     }
     throw error
   }
+}
+
+/**
+ * Rewrites a parseArgs message as one line. An option followed by a value that starts with "-"
+ * (such as `--threads -1`) gets an explicit hint, and the hint about "--" before positional
+ * arguments, which colinet does not need, is dropped.
+ */
+export function describeArgumentError(message: string): string {
+  const ambiguous = /^Option '(-[^' ]+)[^']*' argument is ambiguous/.exec(message)
+  if (ambiguous !== null) {
+    const option = ambiguous[1]
+    return `${option} is followed by an argument that starts with "-": write such a value as ${option}=<value>, or give ${option} its missing value`
+  }
+  return message.split('. To specify a positional argument')[0]!.replace(/\s*\n\s*/g, ' ')
 }
 
 /** Errors that node:util parseArgs raises for unknown or malformed options. */

@@ -80,3 +80,10 @@ test('unknown option points to help', () => {
   assert.equal(run.status, 2)
   assert.equal(run.stderr.trim(), "colinet segment: Unknown option '--bogus'; see colinet segment --help")
 })
+
+test('negative option value gets a hint', () => {
+  const run = runColinet(['segment', 'chest.nii.gz', '-o', join(folder, 'unused'), '--threads', '-1'])
+  assert.equal(run.status, 2)
+  assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr)
+  assert.match(run.stderr, /--threads is followed by an argument that starts with "-": write such a value as --threads=<value>/)
+})
