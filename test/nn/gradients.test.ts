@@ -195,70 +195,61 @@ test('Add, Sub, Mul, Div broadcast gradients', async () => {
   }
 })
 
-test('Dice loss gradient', async () => {
-  for (const includeBackground of [true, false]) {
-    const random = new SeededRandom(10)
-    const shape = [2, 3, 4, 4]
-    const p = input('p', shape, random)
-    p.data.forEach((v, i) => { p.data[i] = 0.05 + 0.9 * (0.5 + 0.5 * Math.tanh(v)) })
-    const labels = new Float32Array(p.data.length)
-    for (let s = 0; s < 2; s++) for (let q = 0; q < 16; q++) labels[(s * 3 + Math.floor(random.uniform() * 3)) * 16 + q] = 1
-
-    const graph = new GraphBuilder('dice_test')
-    const tape = new Tape(graph)
-    tape.value(graph.addInput('p', 'float32', shape), shape, true)
-    tape.value(graph.addInput('g', 'float32', shape), shape)
-    const loss = emitDiceLoss(tape, 'p', 'g', 3, { includeBackground, diceEpsilon: 1e-5, l2: 0 })
-    tape.backward(loss)
-    graph.node('Identity', [loss], ['loss'])
-    graph.addOutput('loss', 'float32', [1, 1, 1, 1])
-    graph.node('Identity', [tape.gradientOf('p')!], ['dp'])
-    graph.addOutput('dp', 'float32', shape)
-    const session = await ort.InferenceSession.create(serializeModel(graph), { intraOpNumThreads: 1 })
-    const results = await session.run({ p: new ort.Tensor('float32', p.data, shape), g: new ort.Tensor('float32', labels, shape) })
-    await session.release()
-
-    const probabilities = tensor64(p.data, shape)
-    const oneHot = tensor64(labels, shape)
-    const objective = () => diceLoss(probabilities, oneHot, 1e-5, includeBackground)
-    const expectedLoss = objective()
-    const expectedGradient = finiteDifferences(probabilities.data, objective)
-    const actualLoss = (results['loss']!.data as Float32Array)[0]!
-    assert.ok(Math.abs(actualLoss - expectedLoss) < 1e-6, `background ${includeBackground}: loss ${actualLoss} vs ${expectedLoss}`)
-    const error = relativeError(results['dp']!.data as Float32Array, expectedGradient)
-    assert.ok(error < TOLERANCE, `background ${includeBackground}: relative error ${error}`)
-  }
-})
-
-test('Dice plus cross-entropy loss gradient', async () => {
-  const random = new SeededRandom(16)
+/** Random probabilities in [0.05, 0.95] and one-hot labels of 3 classes, shaped [2, 3, 4, 4]. */
+function lossInputs(seed: number): { shape: number[]; p: Float32Array; labels: Float32Array } {
+  const random = new SeededRandom(seed)
   const shape = [2, 3, 4, 4]
-  const p = input('p', shape, random)
-  p.data.forEach((v, i) => { p.data[i] = 0.05 + 0.9 * (0.5 + 0.5 * Math.tanh(v)) })
-  const labels = new Float32Array(p.data.length)
+  const p = input('p', shape, random).data
+  p.forEach((v, i) => { p[i] = 0.05 + 0.9 * (0.5 + 0.5 * Math.tanh(v)) })
+  const labels = new Float32Array(p.length)
   for (let s = 0; s < 2; s++) for (let q = 0; q < 16; q++) labels[(s * 3 + Math.floor(random.uniform() * 3)) * 16 + q] = 1
+  return { shape, p, labels }
+}
 
-  const graph = new GraphBuilder('dice_ce_test')
+/** Builds a loss on a tape from probabilities p and labels g and returns its value and dLoss/dp from onnxruntime-node. */
+async function runLoss(shape: number[], p: Float32Array, labels: Float32Array, emit: (tape: Tape) => string): Promise<{ loss: number; gradient: Float32Array }> {
+  const graph = new GraphBuilder('loss_test')
   const tape = new Tape(graph)
   tape.value(graph.addInput('p', 'float32', shape), shape, true)
   tape.value(graph.addInput('g', 'float32', shape), shape)
-  const loss = emitSegmentationLoss(tape, 'p', 'g', 3, { includeBackground: true, diceEpsilon: 1e-5, l2: 0, crossEntropyWeight: 0.5 })
+  const loss = emit(tape)
   tape.backward(loss)
   graph.node('Identity', [loss], ['loss'])
   graph.addOutput('loss', 'float32', [1, 1, 1, 1])
   graph.node('Identity', [tape.gradientOf('p')!], ['dp'])
   graph.addOutput('dp', 'float32', shape)
   const session = await ort.InferenceSession.create(serializeModel(graph), { intraOpNumThreads: 1 })
-  const results = await session.run({ p: new ort.Tensor('float32', p.data, shape), g: new ort.Tensor('float32', labels, shape) })
+  const results = await session.run({ p: new ort.Tensor('float32', p, shape), g: new ort.Tensor('float32', labels, shape) })
   await session.release()
+  return { loss: (results['loss']!.data as Float32Array)[0]!, gradient: results['dp']!.data as Float32Array }
+}
 
-  const probabilities = tensor64(p.data, shape)
+test('Dice loss gradient', async () => {
+  for (const includeBackground of [true, false]) {
+    const { shape, p, labels } = lossInputs(10)
+    const actual = await runLoss(shape, p, labels, (tape) => emitDiceLoss(tape, 'p', 'g', 3, { includeBackground, diceEpsilon: 1e-5, l2: 0 }))
+
+    const probabilities = tensor64(p, shape)
+    const oneHot = tensor64(labels, shape)
+    const objective = () => diceLoss(probabilities, oneHot, 1e-5, includeBackground)
+    const expectedLoss = objective()
+    assert.ok(Math.abs(actual.loss - expectedLoss) < 1e-6, `background ${includeBackground}: loss ${actual.loss} vs ${expectedLoss}`)
+    const error = relativeError(actual.gradient, finiteDifferences(probabilities.data, objective))
+    assert.ok(error < TOLERANCE, `background ${includeBackground}: relative error ${error}`)
+  }
+})
+
+test('Dice plus cross-entropy loss gradient', async () => {
+  const { shape, p, labels } = lossInputs(16)
+  const options = { includeBackground: true, diceEpsilon: 1e-5, l2: 0, crossEntropyWeight: 0.5 }
+  const actual = await runLoss(shape, p, labels, (tape) => emitSegmentationLoss(tape, 'p', 'g', 3, options))
+
+  const probabilities = tensor64(p, shape)
   const oneHot = tensor64(labels, shape)
   const objective = () => diceLoss(probabilities, oneHot, 1e-5, true) + 0.5 * crossEntropy(probabilities, oneHot, 1e-7)
   const expectedLoss = objective()
-  const actualLoss = (results['loss']!.data as Float32Array)[0]!
-  assert.ok(Math.abs(actualLoss - expectedLoss) < 1e-5, `loss ${actualLoss} vs ${expectedLoss}`)
-  const error = relativeError(results['dp']!.data as Float32Array, finiteDifferences(probabilities.data, objective))
+  assert.ok(Math.abs(actual.loss - expectedLoss) < 1e-5, `loss ${actual.loss} vs ${expectedLoss}`)
+  const error = relativeError(actual.gradient, finiteDifferences(probabilities.data, objective))
   assert.ok(error < TOLERANCE, `relative error ${error}`)
 })
 
