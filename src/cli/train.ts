@@ -77,8 +77,8 @@ Optimisation:
       --l2 <lambda>               L2 weight regularisation coefficient (default 0.0001)
       --cross-entropy <w>         add w times the pixel-mean cross-entropy to the Dice loss;
                                   it penalises scattered false positives that the Dice of a
-                                  batch with much target barely sees (default 0: Dice alone,
-                                  as COLI-Net)
+                                  batch with much target barely sees (0 to 100; default 0:
+                                  Dice alone, as COLI-Net)
       --seed <n>                  seed of split, sampling, augmentation, dropout and initial
                                   weights (default 1)
       --steps-per-epoch <n>       cap on steps per epoch (default: one pass over the
@@ -226,7 +226,7 @@ function settingsFromOptions(values: Values): TrainSettings {
     learningRate: parseNumber(values.lr, '--lr', { min: 0, exclusiveMin: true }) ?? TRAIN_DEFAULTS.learningRate,
     decay: parseNumber(values.decay, '--decay', { min: 0 }) ?? TRAIN_DEFAULTS.decay,
     l2: parseNumber(values.l2, '--l2', { min: 0 }) ?? TRAIN_DEFAULTS.l2,
-    ...(values['cross-entropy'] !== undefined ? { crossEntropyWeight: parseNumber(values['cross-entropy'], '--cross-entropy', { min: 0 }) } : {}),
+    ...(values['cross-entropy'] !== undefined ? { crossEntropyWeight: parseNumber(values['cross-entropy'], '--cross-entropy', { min: 0, max: 100 }) } : {}),
     dropout: parseNumber(values.dropout, '--dropout', { min: 0, max: 0.99 }) ?? TRAIN_DEFAULTS.dropout,
     seed: parseNumber(values.seed, '--seed', { integer: true, min: 0 }) ?? TRAIN_DEFAULTS.seed,
     ...(values['steps-per-epoch'] !== undefined ? { stepsPerEpoch: parseNumber(values['steps-per-epoch'], '--steps-per-epoch', { integer: true, min: 1 }) } : {}),

@@ -184,7 +184,8 @@ test('train option errors', async () => {
   await assert.rejects(() => runTrainCommand(['--task', 'lung', ...base, '--channels', '16,32']), /--channels expects three positive integers/)
   await assert.rejects(() => runTrainCommand(['--task', 'lung', ...base, '--batch-size', '4', '--accumulate', '8']), /--accumulate 8 exceeds --batch-size 4/)
   await assert.rejects(() => runTrainCommand(['--task', 'lung', '--lung-classes', '3', '--label-value', '1', ...base]), /--label-value selects one target class/)
-  await assert.rejects(() => runTrainCommand(['--task', 'lung', ...base, '--cross-entropy', '-1']), /--cross-entropy/)
+  await assert.rejects(() => runTrainCommand(['--task', 'lung', ...base, '--cross-entropy=-1']), /--cross-entropy expects a number .*got "-1"/)
+  await assert.rejects(() => runTrainCommand(['--task', 'lung', ...base, '--cross-entropy', '1e9']), /--cross-entropy expects a number .*got "1e9"/)
   assert.equal(existsSync(join(root, 'unused')), false)
 })
 
