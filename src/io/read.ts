@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs'
 import { basename } from 'node:path'
 import { readImageNode } from '@itk-wasm/image-io'
 import type { Image } from 'itk-wasm'
@@ -70,11 +70,38 @@ export async function readVolume(path: string, options: ReadOptions = {}): Promi
     const message = (error as Error | undefined)?.message ?? ''
     let detail = ''
     if (message !== '' && !message.startsWith('Could not read')) detail = ` (${message})`
-    throw new InputError(`could not read ${path} as ${format}: the file is damaged, truncated or not ${format} data${detail}`)
+    const found = describeFileStart(path)
+    throw new InputError(`could not read ${path} as ${format}: the file is damaged, truncated or not ${format} data${detail}${found ? `; ${found}` : ''}`)
   }
   const warnings: string[] = []
   const volume = imageToVolume(image, path, warnings)
   return { volume, description: `${format} file ${basename(path)}`, warnings }
+}
+
+/**
+ * Describes what the start of a file that failed to read shows: empty, not gzip data under a
+ * .gz name, or text. Returns undefined when the start looks like binary data.
+ */
+export function describeFileStart(path: string): string | undefined {
+  const start = Buffer.alloc(64)
+  const descriptor = openSync(path, 'r')
+  let length: number
+  try {
+    length = readSync(descriptor, start, 0, start.length, 0)
+  } finally {
+    closeSync(descriptor)
+  }
+  if (length === 0) return 'the file is empty'
+  const bytes = start.subarray(0, length)
+  const parts: string[] = []
+  // Every gzip stream starts with the bytes 1f 8b.
+  if (path.toLowerCase().endsWith('.gz') && !(bytes[0] === 0x1f && bytes[1] === 0x8b)) parts.push('it is not gzip data although its name ends in .gz')
+  const isText = bytes.every((byte) => byte === 0x09 || byte === 0x0a || byte === 0x0d || (byte >= 0x20 && byte < 0x7f))
+  if (isText) {
+    const firstLine = bytes.toString('latin1').split(/\r?\n/)[0]!.slice(0, 40)
+    parts.push(`it starts with the text "${firstLine}"`)
+  }
+  return parts.length > 0 ? parts.join(', and ') : undefined
 }
 
 /** Converts an itk-wasm image to a Volume, promoting a 2D image to a single slice. */

@@ -87,6 +87,20 @@ test('readVolume names a damaged file', async () => {
   }
 })
 
+test('damaged file message says what the file holds', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'colinet-io-'))
+  try {
+    const text = join(folder, 'notes.nii.gz')
+    writeFileSync(text, 'plain text, not an image\nsecond line')
+    await assert.rejects(readVolume(text), /; it is not gzip data although its name ends in \.gz, and it starts with the text "plain text, not an image"$/)
+    const empty = join(folder, 'empty.nrrd')
+    writeFileSync(empty, '')
+    await assert.rejects(readVolume(empty), /; the file is empty$/)
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
+})
+
 test('CIP NRRD and its DICOM copy give one volume', async (t) => {
   const nrrdPath = requireSharedData(t, 'ct/cip/ct-64.nrrd')
   const dicomPath = requireSharedData(t, 'ct/cip/ct-64-dicom')
