@@ -11,7 +11,7 @@ export interface EpochRecord {
   epoch: number
   /** Optimiser steps taken in this epoch. */
   steps: number
-  /** Mean soft Dice loss of the epoch's batches, without the L2 penalty. */
+  /** Mean loss of the epoch's batches (soft Dice, plus the cross-entropy term when set), without the L2 penalty. */
   trainLoss: number
   /** Mean L2 penalty (λ/2)·Σ W² of the epoch's batches. */
   trainL2: number
