@@ -108,8 +108,9 @@ export async function segmentAndWrite(
     output.abort()
     process.exit(143)
   }
-  process.once('SIGINT', onInterrupt)
-  process.once('SIGTERM', onTerminate)
+  // 'on', not 'once': a second signal during the exit must not fall through to the default kill.
+  process.on('SIGINT', onInterrupt)
+  process.on('SIGTERM', onTerminate)
   try {
     for (const warning of untrainedModelWarnings([models.lung, models.lesion])) progress.warn(warning)
     progress.log(`segmenting ${input.description} (${ct.size.join(' x ')} voxels)`)

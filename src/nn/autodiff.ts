@@ -220,7 +220,12 @@ export class Tape {
     })
   }
 
-  /** n·h·w of a [n, c, h, w] value as a float32 scalar computed at run time, usable as a tape constant. */
+  /**
+   * Returns n·h·w of a [n, c, h, w] value as a float32 scalar computed at run time, usable as a
+   * tape constant. NOTE: the count is cached from the first value asked, which is right only
+   * while every [n, c, h, w] value of the graph shares n, h and w (true of HighResNet, which never
+   * changes the resolution).
+   */
   pixelCount(x: string): string {
     const count = this.elementsPerChannel(x)
     this.shapes.set(count, [])

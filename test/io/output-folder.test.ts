@@ -38,8 +38,12 @@ test('segment stopped by SIGTERM leaves no output', async (t) => {
     env: { ...process.env, NODE_NO_WARNINGS: '1' },
   })
   // The first progress line of the lung network comes after the output folder is staged.
+  let signalled = false
   child.stderr.on('data', (chunk: Buffer) => {
-    if (chunk.toString().includes('lung network')) child.kill('SIGTERM')
+    if (!signalled && chunk.toString().includes('lung network')) {
+      signalled = true
+      child.kill('SIGTERM')
+    }
   })
   const status = await new Promise<number | null>((done) => child.on('exit', (code) => done(code)))
   assert.equal(status, 143)
