@@ -30,7 +30,7 @@ import { assembleBatch, splitBatch } from './batch.js'
 import { bytesPerSlice, describeCases, loadCases, type TrainingCase } from './dataset.js'
 import { exportCheckpoint } from './export.js'
 import { classNamesOf, runLabelRule } from './labels.js'
-import { checkManifestFiles, readManifest } from './manifest.js'
+import { readManifest } from './manifest.js'
 import { appendEpochRecord, readEpochRecords, type EpochRecord } from './metrics-log.js'
 import { trainingCurvesSvg } from './plot.js'
 import { formatDuration, type TrainingProgress } from './progress.js'
@@ -97,8 +97,7 @@ async function prepareSession(options: TrainRunOptions): Promise<Session> {
   const classCount = classNames.length
   const previous = options.resume ? readRunRecord(folder) : undefined
 
-  const manifest = await readManifest(settings.manifest)
-  checkManifestFiles(manifest)
+  const manifest = await readManifest(settings.manifest, { checkFiles: true })
   progress.log(
     `reading ${manifest.rows.length} CT(s) from ${settings.manifest}; ` +
       `${(bytesPerSlice(spec) / 1e6).toFixed(2)} MB per slice in memory at ${spec.width} x ${spec.height}`,

@@ -38,8 +38,17 @@ export interface Manifest {
 const REQUIRED_COLUMNS = ['image', 'label', 'patient', 'centre'] as const
 const COLUMN_ALIASES: Record<string, string> = { center: 'centre', label_values: 'label_map' }
 
-/** Reads and parses a manifest file; throws InputError for a missing or malformed file. */
-export async function readManifest(path: string): Promise<Manifest> {
+export interface ManifestOptions {
+  /** Also check that each row's image and label exist, and list missing ones with the other row problems. */
+  checkFiles?: boolean
+}
+
+/**
+ * Reads and parses a manifest file; throws InputError for a missing or malformed file. With
+ * `checkFiles`, one InputError lists every row problem: malformed rows, repeated images and
+ * missing files.
+ */
+export async function readManifest(path: string, options: ManifestOptions = {}): Promise<Manifest> {
   const absolute = resolve(path)
   let text: string
   try {
@@ -48,11 +57,15 @@ export async function readManifest(path: string): Promise<Manifest> {
     const code = (error as NodeJS.ErrnoException).code
     throw new InputError(`cannot read manifest ${path}: ${code === 'ENOENT' ? 'file not found' : (error as Error).message}; pass a CSV file with columns ${REQUIRED_COLUMNS.join(', ')}`)
   }
-  return parseManifest(text, absolute)
+  return parseManifest(text, absolute, options)
 }
 
-/** Parses manifest text; `path` is the file's absolute path, used to resolve relative paths and in messages. */
-export function parseManifest(text: string, path: string): Manifest {
+/**
+ * Parses manifest text; `path` is the file's absolute path, used to resolve relative paths and in
+ * messages. A missing or incomplete header throws at once. Row problems are collected and thrown
+ * together, so that one run of the command names every row to fix.
+ */
+export function parseManifest(text: string, path: string, options: ManifestOptions = {}): Manifest {
   const records = parseCsvRecords(text.replace(/^\uFEFF/, ''), path)
   if (records.length === 0) {
     throw new InputError(`${path}: the manifest is empty; expected a header row with columns ${REQUIRED_COLUMNS.join(', ')} and one row per CT`)
@@ -74,47 +87,52 @@ export function parseManifest(text: string, path: string): Manifest {
   const rows: ManifestRow[] = []
   const seenImages = new Map<string, number>()
 
+  const problems: string[] = []
+
   for (const record of records.slice(1)) {
-    const where = `${path} row ${record.row}`
     if (record.fields.length !== header.length) {
-      throw new InputError(`${where}: expected ${header.length} fields like the header, found ${record.fields.length}; quote fields that contain commas`)
+      problems.push(`row ${record.row}: expected ${header.length} fields like the header, found ${record.fields.length}; quote fields that contain commas`)
+      continue
     }
     const field = (name: string) => (column(name) >= 0 ? record.fields[column(name)]!.trim() : '')
-    for (const name of REQUIRED_COLUMNS) {
-      if (field(name) === '') throw new InputError(`${where}: the ${name} field is empty; every row needs ${REQUIRED_COLUMNS.join(', ')}`)
+    const empty = REQUIRED_COLUMNS.filter((name) => field(name) === '')
+    if (empty.length > 0) {
+      problems.push(`row ${record.row}: the ${listWithAnd(empty)} field${empty.length > 1 ? 's are' : ' is'} empty; every row needs ${REQUIRED_COLUMNS.join(', ')}`)
+      continue
     }
     const image = resolvePath(folder, field('image'))
     const earlier = seenImages.get(image)
     if (earlier !== undefined) {
-      throw new InputError(`${where}: image ${image} is already listed in row ${earlier}; list each CT once`)
+      problems.push(`row ${record.row}: image ${image} is already listed in row ${earlier}; list each CT once`)
+      continue
     }
     seenImages.set(image, record.row)
 
     const labelMap = field('label_map')
-    rows.push({
+    const row: ManifestRow = {
       row: record.row,
       image,
       label: resolvePath(folder, field('label')),
       patient: field('patient'),
       centre: field('centre'),
       ...(labelMap !== '' ? { labelMap } : {}),
-    })
+    }
+    if (options.checkFiles) problems.push(...missingFiles(row))
+    rows.push(row)
+  }
+  if (problems.length > 0) {
+    throw new InputError(formatProblems(path, problems, 'fix these rows (relative paths start at the manifest\'s folder)'))
   }
   if (rows.length === 0) throw new InputError(`${path}: the manifest has a header but no rows; add one row per CT`)
   return { path, rows }
 }
 
-/**
- * Checks that every image and label path exists, before anything is read, and throws one
- * InputError that names each missing file with its row.
- */
-export function checkManifestFiles(manifest: Manifest): void {
+/** Lists the row's image and label paths that do not exist, as row problems. */
+function missingFiles(row: ManifestRow): string[] {
   const problems: string[] = []
-  for (const row of manifest.rows) {
-    if (!existsSync(row.image)) problems.push(`row ${row.row}: image not found: ${row.image}`)
-    if (!existsSync(row.label)) problems.push(`row ${row.row}: label not found: ${row.label}`)
-  }
-  if (problems.length > 0) throw new InputError(formatProblems(manifest.path, problems, 'fix the paths (relative paths start at the manifest\'s folder)'))
+  if (!existsSync(row.image)) problems.push(`row ${row.row}: image not found: ${row.image}`)
+  if (!existsSync(row.label)) problems.push(`row ${row.row}: label not found: ${row.label}`)
+  return problems
 }
 
 /** Formats a list of row problems as one message, showing at most 10. */
@@ -122,6 +140,10 @@ export function formatProblems(path: string, problems: string[], fix: string): s
   const shown = problems.slice(0, 10).map((problem) => `  ${problem}`)
   if (problems.length > 10) shown.push(`  ... and ${problems.length - 10} more`)
   return `${path}: ${problems.length} row problem${problems.length > 1 ? 's' : ''}; ${fix}:\n${shown.join('\n')}`
+}
+
+function listWithAnd(items: readonly string[]): string {
+  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`
 }
 
 function resolvePath(folder: string, path: string): string {

@@ -8,7 +8,7 @@ import { writeVolume } from '../../src/io/write.js'
 import { COLINET_INPUT } from '../../src/pipeline/preprocess.js'
 import { loadCases } from '../../src/train/dataset.js'
 import { buildClassLookup, parseLabelMap, runLabelRule } from '../../src/train/labels.js'
-import { checkManifestFiles, parseManifest, readManifest } from '../../src/train/manifest.js'
+import { parseManifest, readManifest } from '../../src/train/manifest.js'
 import { tinyChest } from './support.js'
 
 let folder: string
@@ -32,8 +32,8 @@ after(() => rmSync(folder, { recursive: true, force: true }))
 
 const LUNG2 = { task: 'lung' as const, classCount: 2, spec: { ...COLINET_INPUT, width: 48, height: 32 }, defaultRule: runLabelRule('lung', 2, undefined) }
 
-function manifestOf(lines: string[]) {
-  return parseManifest(`${lines.join('\n')}\n`, join(folder, 'manifest.csv'))
+function manifestOf(lines: string[], checkFiles = false) {
+  return parseManifest(`${lines.join('\n')}\n`, join(folder, 'manifest.csv'), { checkFiles })
 }
 
 /** Runs `action` and returns the InputError message it throws. */
@@ -79,12 +79,30 @@ test('manifest duplicate image names both rows', async () => {
 })
 
 test('missing files named with rows', async () => {
-  const manifest = manifestOf(['image,label,patient,centre', 'ct.nii.gz,lungs.nii.gz,p1,A', 'nothere.nii.gz,lungs.nii.gz,p2,A', 'ct.nii,gone.nii.gz,p3,A'])
-  const message = await inputErrorOf(() => checkManifestFiles(manifest))
+  const lines = ['image,label,patient,centre', 'ct.nii.gz,lungs.nii.gz,p1,A', 'nothere.nii.gz,lungs.nii.gz,p2,A', 'ct.nii,gone.nii.gz,p3,A']
+  assert.equal(manifestOf(lines).rows.length, 3, 'without checkFiles the paths are not looked at')
+  const message = await inputErrorOf(() => manifestOf(lines, true))
   assert.match(message, /row 3: image not found: .*nothere\.nii\.gz/)
   assert.match(message, /row 4: image not found: .*ct\.nii\b/)
   assert.match(message, /row 4: label not found: .*gone\.nii\.gz/)
   assert.doesNotMatch(message, /row 2/)
+})
+
+test('every row problem in one message', async () => {
+  const message = await inputErrorOf(() => manifestOf([
+    'image,label,patient,centre',
+    'ct.nii.gz,lungs.nii.gz,p1,A',
+    'ct.nii.gz,lungs.nii.gz,p2,A',
+    'ct2.nii.gz,lungs.nii.gz',
+    'ct3.nii.gz,,,A',
+    'ct4.nii.gz,lungs.nii.gz,p4,A',
+  ], true))
+  assert.match(message, /: 4 row problems;/)
+  assert.match(message, /row 3: image .*ct\.nii\.gz is already listed in row 2/)
+  assert.match(message, /row 4: expected 4 fields like the header, found 2/)
+  assert.match(message, /row 5: the label and patient fields are empty/)
+  assert.match(message, /row 6: image not found: .*ct4\.nii\.gz/)
+  assert.doesNotMatch(message, /row 2:/)
 })
 
 test('missing manifest file', async () => {
