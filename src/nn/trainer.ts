@@ -57,6 +57,8 @@ export interface TrainingBatch {
 export interface StepResult {
   /** Loss of the batch (Dice, plus the cross-entropy term when set; without the L2 penalty), before the update. */
   loss: number
+  /** The Dice part of `loss`: equal to it unless the cross-entropy term is set. */
+  diceLoss: number
   /** (λ/2)·Σ W² over convolution weights, before the update. */
   l2Penalty: number
 }
@@ -116,7 +118,7 @@ export class Trainer {
     const results = await session.run(feeds)
     this.takeUpdated(results)
     this.step++
-    return { loss: scalar(results[TRAINING_NAMES.loss]!), l2Penalty: scalar(results[TRAINING_NAMES.l2Penalty]!) }
+    return stepResult(results)
   }
 
   /**
@@ -141,7 +143,7 @@ export class Trainer {
     this.accumulated = sums
     this.accumulatedBatches++
     this.takeUpdated(results)
-    return { loss: scalar(results[TRAINING_NAMES.loss]!), l2Penalty: scalar(results[TRAINING_NAMES.l2Penalty]!) }
+    return stepResult(results)
   }
 
   /** Applies one Adam update with the mean of the accumulated gradients. */
@@ -257,4 +259,12 @@ export class Trainer {
 
 function scalar(tensor: ort.Tensor): number {
   return (tensor.data as Float32Array)[0]!
+}
+
+function stepResult(results: ort.InferenceSession.OnnxValueMapType): StepResult {
+  return {
+    loss: scalar(results[TRAINING_NAMES.loss]!),
+    diceLoss: scalar(results[TRAINING_NAMES.diceLoss]!),
+    l2Penalty: scalar(results[TRAINING_NAMES.l2Penalty]!),
+  }
 }

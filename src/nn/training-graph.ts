@@ -52,6 +52,7 @@ export const TRAINING_NAMES = {
   dropoutMask: 'dropoutMask',
   stepSize: 'stepSize',
   loss: 'loss',
+  diceLoss: 'diceLoss',
   l2Penalty: 'l2Penalty',
   adamM: (parameter: string) => `adam.m.${parameter}`,
   adamV: (parameter: string) => `adam.v.${parameter}`,
@@ -78,9 +79,12 @@ export function buildTrainingModel(
 
   const context = new TrainingContext(tape, network)
   const probabilities = buildHighResNet(context, image, network)
-  const objective = emitSegmentationLoss(tape, probabilities, labels, network.classes, loss)
+  const dice = emitDiceLoss(tape, probabilities, labels, network.classes, loss)
+  const objective = addCrossEntropy(tape, dice, probabilities, labels, loss)
   graph.node('Reshape', [objective, graph.constantInt64([])], [TRAINING_NAMES.loss])
   graph.addOutput(TRAINING_NAMES.loss, 'float32', [])
+  graph.node('Reshape', [dice, graph.constantInt64([])], [TRAINING_NAMES.diceLoss])
+  graph.addOutput(TRAINING_NAMES.diceLoss, 'float32', [])
   tape.backward(objective)
 
   const convWeights = summary.parameters.filter((p) => p.role === 'conv-weight').map((p) => p.name)
@@ -153,7 +157,11 @@ function emitAdamUpdate(graph: GraphBuilder, name: string, dims: number[], gradi
 
 /** Emits the Dice loss plus the optional cross-entropy term of the file comment; returns a [1, 1, 1, 1] value. */
 export function emitSegmentationLoss(tape: Tape, probabilities: string, labels: string, classes: number, options: LossOptions): string {
-  const dice = emitDiceLoss(tape, probabilities, labels, classes, options)
+  return addCrossEntropy(tape, emitDiceLoss(tape, probabilities, labels, classes, options), probabilities, labels, options)
+}
+
+/** Adds the weighted cross-entropy term to the Dice loss `dice`; returns `dice` itself when the weight is 0. */
+function addCrossEntropy(tape: Tape, dice: string, probabilities: string, labels: string, options: LossOptions): string {
   const weight = options.crossEntropyWeight ?? 0
   if (weight === 0) return dice
   const logP = tape.log(tape.add(probabilities, tape.constant(CROSS_ENTROPY_DELTA)))

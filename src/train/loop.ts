@@ -20,7 +20,7 @@ import { InputError } from '../errors.js'
 import { loadCheckpoint, saveCheckpoint } from '../nn/checkpoint.js'
 import { resolveHighResNetOptions } from '../nn/highresnet.js'
 import { DEFAULT_PREPROCESSING, type ModelMetadata } from '../nn/metadata.js'
-import { Trainer, type OptimizerState } from '../nn/trainer.js'
+import { Trainer, type OptimizerState, type StepResult } from '../nn/trainer.js'
 import { DEFAULT_LOSS_OPTIONS } from '../nn/training-graph.js'
 import { loadInitialWeights, transferWeights } from '../nn/transfer.js'
 import { initialiseWeights, type NetworkWeights } from '../nn/weights.js'
@@ -164,7 +164,7 @@ async function prepareSession(options: TrainRunOptions): Promise<Session> {
     trained: true,
     trainingData: describeTrainingData(record, basename(settings.manifest)),
   }
-  const history = readEpochRecords(join(folder, RUN_FILES.metrics), classCount)
+  const history = readEpochRecords(join(folder, RUN_FILES.metrics), classNames)
   return { settings, spec, classNames, record, trainCases, validationCases, sampler, trainer, metadata, history, progress }
 }
 
@@ -241,6 +241,7 @@ async function trainEpochs(session: Session, options: TrainRunOptions): Promise<
       const p = record.progress
       p.stepsIntoEpoch = step + 1
       p.partialLossSum += result.loss
+      p.partialDiceLossSum = (p.partialDiceLossSum ?? 0) + result.diceLoss
       p.partialL2Sum += result.l2Penalty
       p.partialSeconds += stepSeconds
       sessionSteps++
@@ -282,18 +283,18 @@ async function trainEpochs(session: Session, options: TrainRunOptions): Promise<
 }
 
 /** One optimiser step, directly or over `accumulate` micro-batches; returns the mean loss. */
-async function trainStep(trainer: Trainer, batch: ReturnType<typeof assembleBatch>, accumulate: number): Promise<{ loss: number; l2Penalty: number }> {
+async function trainStep(trainer: Trainer, batch: ReturnType<typeof assembleBatch>, accumulate: number): Promise<StepResult> {
   if (accumulate <= 1) return trainer.trainStep(batch)
   const parts = splitBatch(batch, accumulate)
-  let loss = 0
-  let l2Penalty = 0
+  const mean: StepResult = { loss: 0, diceLoss: 0, l2Penalty: 0 }
   for (const part of parts) {
     const result = await trainer.accumulateGradients(part)
-    loss += result.loss / parts.length
-    l2Penalty += result.l2Penalty / parts.length
+    mean.loss += result.loss / parts.length
+    mean.diceLoss += result.diceLoss / parts.length
+    mean.l2Penalty += result.l2Penalty / parts.length
   }
   await trainer.applyAccumulatedGradients()
-  return { loss, l2Penalty }
+  return mean
 }
 
 /**
@@ -362,6 +363,7 @@ async function finishEpoch(session: Session, folder: string, epoch: number, step
     epoch,
     steps,
     trainLoss: p.partialLossSum / stepCount,
+    trainDiceLoss: (p.partialDiceLossSum ?? NaN) / stepCount,
     trainL2: p.partialL2Sum / stepCount,
     validationDice: validation?.classDice ?? [],
     validationMeanDice: validation?.meanDice ?? NaN,
@@ -370,11 +372,13 @@ async function finishEpoch(session: Session, folder: string, epoch: number, step
     trainSlicesPerSecond: (steps * settings.batchSize) / p.partialSeconds,
     validationSeconds: validation?.seconds ?? NaN,
   }
-  session.progress.log(`epoch ${epoch}/${settings.epochs}: training loss ${epochRecord.trainLoss.toFixed(4)}, ${epochRecord.trainSlicesPerSecond.toFixed(2)} slices/s`)
+  const dicePart = (settings.crossEntropyWeight ?? 0) > 0 ? ` (soft Dice ${epochRecord.trainDiceLoss.toFixed(4)})` : ''
+  session.progress.log(`epoch ${epoch}/${settings.epochs}: training loss ${epochRecord.trainLoss.toFixed(4)}${dicePart}, ${epochRecord.trainSlicesPerSecond.toFixed(2)} slices/s`)
 
   p.epochsCompleted = epoch
   p.stepsIntoEpoch = 0
   p.partialLossSum = 0
+  p.partialDiceLossSum = 0
   p.partialL2Sum = 0
   p.partialSeconds = 0
   const improved = validation !== undefined && (p.bestMeanDice === undefined || validation.meanDice > p.bestMeanDice)

@@ -33,6 +33,9 @@ export function trainingCurvesSvg(records: readonly EpochRecord[], classNames: r
     yLabel: 'loss',
     series: [{ name: 'training loss', colour: SERIES_COLOURS[0]!, points: finitePoints(records, (r) => r.trainLoss) }],
   }
+  if (crossEntropyWeight > 0) {
+    lossPanel.series.push({ name: 'its soft-Dice part', colour: SERIES_COLOURS[0]!, dashed: true, points: finitePoints(records, (r) => r.trainDiceLoss) })
+  }
   const diceSeries: Series[] = classNames.slice(1).map((name, k) => ({
     name,
     colour: SERIES_COLOURS[(k + 1) % SERIES_COLOURS.length]!,

@@ -73,6 +73,8 @@ export interface RunProgress {
   stepsIntoEpoch: number
   /** Loss sums of those steps, so the resumed epoch's mean covers all its steps. */
   partialLossSum: number
+  /** The Dice part of partialLossSum; absent in run folders written before it was recorded. */
+  partialDiceLossSum?: number
   partialL2Sum: number
   partialSeconds: number
   bestEpoch?: number
@@ -94,7 +96,7 @@ export interface RunRecord {
 }
 
 export function initialProgress(): RunProgress {
-  return { epochsCompleted: 0, stepsIntoEpoch: 0, partialLossSum: 0, partialL2Sum: 0, partialSeconds: 0, totalSeconds: 0 }
+  return { epochsCompleted: 0, stepsIntoEpoch: 0, partialLossSum: 0, partialDiceLossSum: 0, partialL2Sum: 0, partialSeconds: 0, totalSeconds: 0 }
 }
 
 /** Reads run.json of a run folder; throws InputError when the folder is not a run folder. */

@@ -42,10 +42,11 @@ test('train writes a complete run folder', async () => {
     assert.ok(existsSync(join(run, name)), `${name} missing`)
   }
   const rows = metricsRows(run)
-  assert.deepEqual(rows[0]!.slice(0, 6), ['epoch', 'steps', 'train_loss', 'train_l2', 'val_dice_mean', 'val_dice_lung'])
+  assert.deepEqual(rows[0]!.slice(0, 7), ['epoch', 'steps', 'train_loss', 'train_dice_loss', 'train_l2', 'val_dice_mean', 'val_dice_lung'])
   assert.deepEqual(rows.slice(1).map((r) => r[0]), ['1', '2'])
-  assert.ok(Number(rows[1]![4]) >= 0, `validation Dice ${rows[1]![4]}`)
-  assert.ok(Number(rows[1]![4]) <= 1, `validation Dice ${rows[1]![4]}`)
+  assert.equal(rows[1]![3], rows[1]![2], 'without cross-entropy the loss is its Dice part')
+  assert.ok(Number(rows[1]![5]) >= 0, `validation Dice ${rows[1]![5]}`)
+  assert.ok(Number(rows[1]![5]) <= 1, `validation Dice ${rows[1]![5]}`)
 
   const record = runRecord(run)
   assert.equal(record.progress.epochsCompleted, 2)
@@ -123,9 +124,9 @@ test('validate every second epoch', async () => {
   await runTrainCommand(['--task', 'lung', '--data', lungManifest, '-o', run, '--epochs', '3', '--validate-every', '2', ...TINY])
   const rows = metricsRows(run).slice(1)
   // Epoch 1 is not validated, epoch 2 is (every second), epoch 3 is the last.
-  assert.equal(rows[0]![4], '')
-  assert.notEqual(rows[1]![4], '')
-  assert.notEqual(rows[2]![4], '')
+  assert.equal(rows[0]![5], '')
+  assert.notEqual(rows[1]![5], '')
+  assert.notEqual(rows[2]![5], '')
 })
 
 test('lesion fine-tuning from the lung model', async () => {
@@ -136,7 +137,7 @@ test('lesion fine-tuning from the lung model', async () => {
   assert.equal(session.metadata.task, 'lesion')
   assert.deepEqual(session.metadata.classes, ['background', 'lesion'])
   await session.release()
-  assert.equal(metricsRows(run)[0]![5], 'val_dice_lesion')
+  assert.equal(metricsRows(run)[0]![6], 'val_dice_lesion')
 })
 
 test('cross-entropy term adds to the loss', async () => {
@@ -150,7 +151,11 @@ test('cross-entropy term adds to the loss', async () => {
   const diceOnly = Number(metricsRows(join(root, 'dice-only'))[1]![2])
   const withCrossEntropy = Number(metricsRows(join(root, 'dice-ce'))[1]![2])
   assert.ok(withCrossEntropy > diceOnly + 0.01, `loss with cross-entropy ${withCrossEntropy}, Dice alone ${diceOnly}`)
-  assert.match(readFileSync(join(root, 'dice-ce', 'training-curves.svg'), 'utf8'), /Training loss \(soft Dice \+ 1 x cross-entropy\)/)
+  const dicePart = Number(metricsRows(join(root, 'dice-ce'))[1]![3])
+  assert.ok(Math.abs(dicePart - diceOnly) < 1e-5, `Dice part ${dicePart}, loss of the Dice-only run ${diceOnly}`)
+  const curves = readFileSync(join(root, 'dice-ce', 'training-curves.svg'), 'utf8')
+  assert.match(curves, /Training loss \(soft Dice \+ 1 x cross-entropy\)/)
+  assert.match(curves, /its soft-Dice part/)
 })
 
 test('export command writes a model', async () => {
