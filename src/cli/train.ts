@@ -56,7 +56,7 @@ Data:
       --target-fraction <f>       fraction of each batch taken from slices that hold the
                                   target (default 0.5)
       --skip-invalid              leave out manifest rows that fail a check (default: stop)
-      --no-augment                train without rotation, scaling and intensity augmentation
+      --no-augment                train without rotation, scaling, blur and intensity augmentation
 Network:
       --channels <a,b,c>          channels of the three stages (default 16,32,64); fewer
                                   channels train and segment faster

@@ -118,3 +118,43 @@ test('noise has the set SD in HU', () => {
   assert.ok(Math.abs(sd - 0.01) < 0.0005, `SD ${sd}`)
   assert.ok(Math.abs(mean) < 0.001, `mean ${mean}`)
 })
+
+test('blur spreads an impulse as a Gaussian', () => {
+  const impulse = { image: new Float32Array(WIDTH * HEIGHT), labels: new Uint8Array(WIDTH * HEIGHT) }
+  const centre = 20 * WIDTH + 30
+  impulse.image[centre] = 0.3
+  impulse.labels[centre] = 1
+  const output = apply(impulse, { ...IDENTITY_TRANSFORM, blurSigmaPixels: 1 })
+
+  // Kernel exp(-k²/2) for k = -3..3 sums to 2.505950, so the centre keeps 0.3 / 2.505950².
+  assert.ok(Math.abs(output.image[centre]! - 0.3 * 0.159241) < 1e-6, `centre ${output.image[centre]}`)
+  const total = output.image.reduce((a, b) => a + b, 0)
+  assert.ok(Math.abs(total - 0.3) < 1e-5, `sum ${total}`)
+  // Variance along a row: Σ k²·w_k / Σ w_k = 2.495704 / 2.505950 = 0.995911 (σ² = 1 less the cut tails).
+  let variance = 0
+  for (let u = 0; u < WIDTH; u++) {
+    for (let v = 0; v < HEIGHT; v++) variance += output.image[v * WIDTH + u]! * (u - 30) ** 2
+  }
+  assert.ok(Math.abs(variance / 0.3 - 0.995911) < 1e-5, `variance ${variance / 0.3}`)
+  assert.deepEqual(output.labels, impulse.labels, 'the blur leaves the labels alone')
+})
+
+test('blur keeps a constant slice constant', () => {
+  const flat = { image: new Float32Array(WIDTH * HEIGHT).fill(-0.7), labels: new Uint8Array(WIDTH * HEIGHT) }
+  const output = apply(flat, { ...IDENTITY_TRANSFORM, blurSigmaPixels: 1.5 })
+  const largest = output.image.reduce((worst, value) => Math.max(worst, Math.abs(value + 0.7)), 0)
+  assert.ok(largest < 1e-6, `largest change ${largest}, edges included`)
+})
+
+test('blur range drawn only when set', () => {
+  const { blurSigmaPixels, ...withoutBlur } = DEFAULT_AUGMENTATION
+  const drawn = new SeededRandom(5)
+  const reference = new SeededRandom(5)
+  assert.equal(drawTransform(drawn, withoutBlur).blurSigmaPixels, 0)
+  for (let k = 0; k < 4; k++) reference.uniform()
+  assert.equal(drawn.uniform(), reference.uniform(), 'four numbers drawn, as before the blur existed')
+
+  const sigmas = Array.from({ length: 200 }, () => drawTransform(drawn, DEFAULT_AUGMENTATION).blurSigmaPixels)
+  assert.ok(sigmas.every((sigma) => sigma >= 0 && sigma <= blurSigmaPixels!), 'every sigma within [0, range]')
+  assert.ok(Math.max(...sigmas) > 0.9 * blurSigmaPixels!, `largest sigma ${Math.max(...sigmas)}`)
+})
