@@ -57,6 +57,9 @@ Data:
                                   target (default 0.5)
       --skip-invalid              leave out manifest rows that fail a check (default: stop)
       --no-augment                train without rotation, scaling, blur and intensity augmentation
+      --blur <sigma>              also blur each slice in-plane with a Gaussian whose SD is drawn
+                                  from 0 to sigma network pixels, for softer kernels and coarser
+                                  pixels than the training scans (0..5, default 0: no blur)
 Network:
       --channels <a,b,c>          channels of the three stages (default 16,32,64); fewer
                                   channels train and segment faster
@@ -109,6 +112,7 @@ const OPTIONS = {
   'validate-every': { type: 'string' },
   'skip-invalid': { type: 'boolean' },
   'no-augment': { type: 'boolean' },
+  blur: { type: 'string' },
   channels: { type: 'string' },
   'input-size': { type: 'string' },
   init: { type: 'string' },
@@ -237,7 +241,7 @@ function settingsFromOptions(values: Values): TrainSettings {
     validationFraction: parseNumber(values['validation-fraction'], '--validation-fraction', { min: 0, max: 1, exclusiveMin: true, exclusiveMax: true }) ?? DEFAULT_VALIDATION_FRACTION,
     ...(values['validation-patients'] !== undefined ? { validationPatients: parseList(values['validation-patients'], '--validation-patients') } : {}),
     validateEvery: parseNumber(values['validate-every'], '--validate-every', { integer: true, min: 1 }) ?? 1,
-    augmentation: values['no-augment'] ? null : DEFAULT_AUGMENTATION,
+    augmentation: values['no-augment'] ? null : { ...DEFAULT_AUGMENTATION, blurSigmaPixels: parseNumber(values.blur, '--blur', { min: 0, max: 5 }) ?? 0 },
     ...(values.init !== undefined ? { init: resolveInit(values.init) } : {}),
     skipInvalid: values['skip-invalid'] === true,
   }

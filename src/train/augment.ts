@@ -1,9 +1,9 @@
 /**
  * Data augmentation of training slices on the network grid. A slice gets a small rotation and
  * scaling about the grid centre (bilinear resampling of the image, nearest neighbour of the
- * class map), an in-plane Gaussian blur, an intensity scale and shift in HU, and Gaussian noise
- * in HU. The blur imitates softer reconstruction kernels and coarser pixels than the
- * training scans have, where vessels and partial volume look hazier.
+ * class map), an optional in-plane Gaussian blur, an intensity scale and shift in HU, and
+ * Gaussian noise in HU. The blur imitates softer reconstruction kernels and coarser pixels than
+ * the training scans have, where vessels and partial volume look hazier.
  *
  * There is no left-right flip: a lung network with right and left classes would learn that
  * either side may be either class. The grid's pixels have the same size in mm in both
@@ -28,7 +28,7 @@ export interface AugmentationRanges {
   /** Standard deviation of added Gaussian noise in HU. Default 10. */
   noiseHu: number
   /**
-   * Largest standard deviation of the blur in grid pixels, drawn from [0, b]. Default 1.5.
+   * Largest standard deviation of the blur in grid pixels, drawn from [0, b]. Default 0 (off).
    * Absent in runs recorded before the blur existed, which train without it.
    */
   blurSigmaPixels?: number
@@ -40,7 +40,7 @@ export const DEFAULT_AUGMENTATION: AugmentationRanges = {
   intensityScaleFraction: 0.05,
   intensityShiftHu: 20,
   noiseHu: 10,
-  blurSigmaPixels: 1.5,
+  blurSigmaPixels: 0,
 }
 
 /** The transform applied to one slice. */

@@ -147,14 +147,15 @@ test('blur keeps a constant slice constant', () => {
 })
 
 test('blur range drawn only when set', () => {
-  const { blurSigmaPixels, ...withoutBlur } = DEFAULT_AUGMENTATION
+  const withoutBlur = DEFAULT_AUGMENTATION
+  const withBlur = { ...DEFAULT_AUGMENTATION, blurSigmaPixels: 1.5 }
   const drawn = new SeededRandom(5)
   const reference = new SeededRandom(5)
   assert.equal(drawTransform(drawn, withoutBlur).blurSigmaPixels, 0)
   for (let k = 0; k < 4; k++) reference.uniform()
   assert.equal(drawn.uniform(), reference.uniform(), 'four numbers drawn, as before the blur existed')
 
-  const sigmas = Array.from({ length: 200 }, () => drawTransform(drawn, DEFAULT_AUGMENTATION).blurSigmaPixels)
-  assert.ok(sigmas.every((sigma) => sigma >= 0 && sigma <= blurSigmaPixels!), 'every sigma within [0, range]')
-  assert.ok(Math.max(...sigmas) > 0.9 * blurSigmaPixels!, `largest sigma ${Math.max(...sigmas)}`)
+  const sigmas = Array.from({ length: 200 }, () => drawTransform(drawn, withBlur).blurSigmaPixels)
+  assert.ok(sigmas.every((sigma) => sigma >= 0 && sigma <= 1.5), 'every sigma within [0, range]')
+  assert.ok(Math.max(...sigmas) > 1.35, `largest sigma ${Math.max(...sigmas)}`)
 })
