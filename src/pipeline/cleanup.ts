@@ -152,12 +152,22 @@ function thinnestColumn(componentLabels: Int32Array, size: Vec3, label: number):
 export const LESION_JOIN_LUNG_PROBABILITY = 0.02
 
 /**
+ * Radius in mm of the in-plane closing whose additions to the lung outline (bites) a lesion may
+ * also extend into, as where the lung probability is above LESION_JOIN_LUNG_PROBABILITY. It was
+ * chosen by the mean lesion Dice of the validation patient's five scans with simulated lesions,
+ * with the shipped models: none 0.679, 10 mm 0.682, 20 mm 0.685, 35 mm 0.684. The false-positive
+ * volume on the patient's lesion-free scans stayed the same up to 20 mm and rose by 6 and 4 mL
+ * at 35 mm.
+ */
+export const LESION_JOIN_BITE_RADIUS_MM = 20
+
+/**
  * Reconciles the lesion mask with the lung mask. Dense consolidation against the chest wall can
- * look like soft tissue to the lung network, so it falls out of the lung mask (the lung
- * probability there is low but not zero) while the lesion network finds it. A lesion voxel
- * outside the lung mask is kept when two things hold: `looseLung` (the lung network's output at
- * a low probability threshold) contains it, and its 6-connected lesion component overlaps the
- * lung. It then joins the side that most of the component's lung voxels belong to. Other lesion
+ * look like soft tissue to the lung network, so it falls out of the lung mask while the lesion
+ * network finds it. A lesion voxel outside the lung mask is kept when `looseLung` contains it
+ * and its 6-connected lesion component overlaps the lung. In segment, `looseLung` is the lung
+ * network's output at a low probability threshold plus the bites that a closing adds to the
+ * lung outline. It then joins the side that most of the component's lung voxels belong to. Other lesion
  * voxels outside the lung are removed, and holes are filled again per side. Changes `lesion`
  * and `lungLabels`.
  */

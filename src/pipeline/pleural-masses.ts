@@ -219,10 +219,8 @@ function screenSettings(settings: MassInclusionSettings): MassInclusionSettings 
 }
 
 /**
- * Finds the regions of one slice that a closing adds to either side, with their seed test. Each side
- * is processed in its bounding rectangle grown by the closing radius: the closing lies inside
- * the side's convex hull, and the margin keeps the dilation's outside in view. Where the margin
- * reaches past the slice's edge it counts as neither lung nor candidate.
+ * Finds the regions of one slice that a closing adds to either side, with their seed test. Each
+ * side is processed in its own rectangle (see sideBoxes).
  */
 function findCandidates(
   planeLabels: Uint8Array,
@@ -234,25 +232,9 @@ function findCandidates(
 ): Candidate[] {
   const found: Candidate[] = []
   const pixelAreaMm2 = spacing[0] * spacing[1]
-  const rectangles = sideRectangles(planeLabels, width, height, [
-    Math.ceil(settings.closingRadiusMm / spacing[0]) + 1,
-    Math.ceil(settings.closingRadiusMm / spacing[1]) + 1,
-  ])
-  for (const side of [1, 2]) {
-    const box = rectangles[side]
-    if (box === undefined) continue
+  for (const { side, box, lung, unlabelled } of sideBoxes(planeLabels, width, height, spacing, settings.closingRadiusMm)) {
     const [x0, y0, boxWidth, boxHeight] = box
     const toPlane = (p: number): number => (y0 + Math.floor(p / boxWidth)) * width + x0 + (p % boxWidth)
-    const lung = new Uint8Array(boxWidth * boxHeight)
-    const unlabelled = new Uint8Array(lung.length)
-    for (let p = 0; p < lung.length; p++) {
-      const x = x0 + (p % boxWidth)
-      const y = y0 + Math.floor(p / boxWidth)
-      if (x < 0 || y < 0 || x >= width || y >= height) continue
-      const label = planeLabels[y * width + x]
-      lung[p] = label === side ? 1 : 0
-      unlabelled[p] = label === 0 ? 1 : 0
-    }
 
     const filled = closingAdditions(lung, unlabelled, boxWidth, boxHeight, spacing, settings.closingRadiusMm)
     const regions = labelComponents2D(filled, boxWidth, boxHeight, 4)
@@ -300,6 +282,65 @@ function sideRectangles(
       ? undefined
       : [xMin - margin[0], yMin - margin[1], xMax - xMin + 1 + 2 * margin[0], yMax - yMin + 1 + 2 * margin[1]],
   )
+}
+
+/**
+ * Marks the unlabelled voxels that an in-plane closing of each lung side with a disc of
+ * `radiusMm` adds, slice by slice along the third axis. These are the bites that dense tissue
+ * makes in the lung outline.
+ */
+export function lungOutlineBites(labels: Uint8Array, volume: Pick<Volume, 'size' | 'spacingMm'>, radiusMm: number): Uint8Array {
+  const [width, height, depth] = volume.size
+  const spacing: [number, number] = [volume.spacingMm[0], volume.spacingMm[1]]
+  const plane = width * height
+  const bites = new Uint8Array(labels.length)
+  for (let z = 0; z < depth; z++) {
+    const planeLabels = labels.subarray(z * plane, (z + 1) * plane)
+    for (const { box, lung, unlabelled } of sideBoxes(planeLabels, width, height, spacing, radiusMm)) {
+      const [x0, y0, boxWidth, boxHeight] = box
+      const filled = closingAdditions(lung, unlabelled, boxWidth, boxHeight, spacing, radiusMm)
+      for (let p = 0; p < filled.length; p++) {
+        if (filled[p] === 1) bites[z * plane + (y0 + Math.floor(p / boxWidth)) * width + x0 + (p % boxWidth)] = 1
+      }
+    }
+  }
+  return bites
+}
+
+/** One lung side of a plane in its rectangle: the side's pixels and the unlabelled pixels. */
+interface SideBox {
+  side: number
+  box: Rectangle
+  lung: Uint8Array
+  unlabelled: Uint8Array
+}
+
+/**
+ * Cuts each side of a plane out in its bounding rectangle grown by `radiusMm`: a closing with
+ * that radius lies inside the side's convex hull, and the margin keeps the dilation's outside
+ * in view. Where the margin reaches past the plane's edge it counts as neither lung nor
+ * unlabelled.
+ */
+function sideBoxes(planeLabels: Uint8Array, width: number, height: number, spacing: [number, number], radiusMm: number): SideBox[] {
+  const rectangles = sideRectangles(planeLabels, width, height, [Math.ceil(radiusMm / spacing[0]) + 1, Math.ceil(radiusMm / spacing[1]) + 1])
+  const boxes: SideBox[] = []
+  for (const side of [1, 2]) {
+    const box = rectangles[side]
+    if (box === undefined) continue
+    const [x0, y0, boxWidth, boxHeight] = box
+    const lung = new Uint8Array(boxWidth * boxHeight)
+    const unlabelled = new Uint8Array(lung.length)
+    for (let p = 0; p < lung.length; p++) {
+      const x = x0 + (p % boxWidth)
+      const y = y0 + Math.floor(p / boxWidth)
+      if (x < 0 || y < 0 || x >= width || y >= height) continue
+      const label = planeLabels[y * width + x]
+      lung[p] = label === side ? 1 : 0
+      unlabelled[p] = label === 0 ? 1 : 0
+    }
+    boxes.push({ side, box, lung, unlabelled })
+  }
+  return boxes
 }
 
 /** Pixels that a closing of `lung` with a disc of `radiusMm` adds and that are `unlabelled`. */

@@ -2,8 +2,8 @@ import { performance } from 'node:perf_hooks'
 import { geometryOf, type Volume } from '../volume/volume.js'
 import { frameForVolume } from './body-crop.js'
 import { removeCentralAirways } from '../sim/label-lungs.js'
-import { cleanLungMask, joinLesionsToLung, LESION_JOIN_LUNG_PROBABILITY } from './cleanup.js'
-import { describeIncludedMasses, describeLesionInMasses, includeMassesAtLungBorder } from './pleural-masses.js'
+import { cleanLungMask, joinLesionsToLung, LESION_JOIN_BITE_RADIUS_MM, LESION_JOIN_LUNG_PROBABILITY } from './cleanup.js'
+import { describeIncludedMasses, describeLesionInMasses, includeMassesAtLungBorder, lungOutlineBites } from './pleural-masses.js'
 import { checkHounsfieldUnits, checkLungAirPresent } from './input-checks.js'
 import type { SegmentationModel } from './model.js'
 import { fromCanonical, planReorientation, toCanonical, type Reorientation } from './orientation.js'
@@ -112,6 +112,10 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   // The raw lung mask is no longer needed: its buffer becomes the lesion mask.
   const lesionMask = lungMask.fill(0)
   lungSlices.forEach((k, s) => probabilitiesToSlice(lesionProbability, s * lesionPlane, lesionFrame, nx, ny, lesionMask, k * nx * ny))
+  // Consolidation against the chest wall leaves a bite in the lung outline that the lung network
+  // may give almost no lung probability, so the bites bound the lesions too.
+  const bites = lungOutlineBites(lungCleanup.labels, canonical, LESION_JOIN_BITE_RADIUS_MM)
+  for (let v = 0; v < bites.length; v++) if (bites[v] === 1) looseLung[v] = 1
   joinLesionsToLung(lesionMask, lungCleanup.labels, looseLung, canonical.size)
   const lesionInMassNote = describeLesionInMasses(lesionMask, masses, canonical.spacingMm)
   if (lesionInMassNote !== undefined) warnings.push(lesionInMassNote)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { describeIncludedMasses, describeLesionInMasses, includeMassesAtLungBorder, type AddedVoxels } from '../../src/pipeline/pleural-masses.js'
+import { describeIncludedMasses, describeLesionInMasses, includeMassesAtLungBorder, lungOutlineBites, type AddedVoxels } from '../../src/pipeline/pleural-masses.js'
 import type { Vec3, Volume } from '../../src/volume/volume.js'
 
 /*
@@ -113,6 +113,46 @@ test('mass inclusion skips a wide notch', () => {
   const leftBefore = labels.filter((label) => label === 2).length
   includeMassesAtLungBorder(labels, ct, 2)
   assert.equal(labels.filter((label) => label === 2).length, leftBefore)
+})
+
+test('outline bites mark the bite only', () => {
+  // The low-HU bite too: the bites depend on the outline alone, not on the CT.
+  const { ct, labels, bite } = chestWithMass(-500)
+  const marked = lungOutlineBites(labels, ct, 20)
+
+  let biteVoxels = 0
+  let biteMarked = 0
+  let markedElsewhere = 0
+  for (let v = 0; v < marked.length; v++) {
+    if (bite[v] === 1) {
+      biteVoxels++
+      if (marked[v] === 1) biteMarked++
+    } else if (marked[v] === 1) {
+      markedElsewhere++
+    }
+  }
+  // As for the mass inclusion: the 19 mm mouth is narrower than the 40 mm disc, and the
+  // rectangular lungs have no other concavity.
+  assert.ok(biteVoxels > 0)
+  assert.ok(biteMarked >= 0.95 * biteVoxels, `marked ${biteMarked} of ${biteVoxels} bite voxels`)
+  assert.equal(markedElsewhere, 0)
+})
+
+test('outline bites skip a wide notch', () => {
+  // The left notch of radius 30 mm (60 mm mouth) keeps most of its area unmarked with a 20 mm disc.
+  const { ct, labels } = chestWithMass(40)
+  const [nx, ny] = SIZE
+  const notch: number[] = []
+  for (let y = 0; y < ny; y++) {
+    for (let x = 70; x < 110; x++) {
+      if ((x - 70) ** 2 + (y - 50) ** 2 > 30 ** 2) continue
+      labels[x + nx * y] = 0
+      notch.push(x + nx * y)
+    }
+  }
+  const marked = lungOutlineBites(labels, ct, 20)
+  const notchMarked = notch.filter((v) => marked[v] === 1).length
+  assert.ok(notchMarked < 0.25 * notch.length, `marked ${notchMarked} of ${notch.length} notch pixels`)
 })
 
 test('mass inclusion follows a mass to small ends', () => {
