@@ -170,9 +170,12 @@ export async function loadModels(
   lesionPath: string | undefined,
   threads: number | undefined,
 ): Promise<{ lung: SegmentationModel; lesion: SegmentationModel }> {
-  const lung = await loadSegmentationModel(lungPath ?? DEFAULT_LUNG_MODEL, lungPath ?? 'models/lung.onnx', { threads })
+  const lung = await loadSegmentationModel(lungPath ?? DEFAULT_LUNG_MODEL, lungPath ?? 'models/lung.onnx', { threads, expect: { task: 'lung', option: '--lung-model' } })
   try {
-    const lesion = await loadSegmentationModel(lesionPath ?? DEFAULT_LESION_MODEL, lesionPath ?? BUILT_IN_LESION_MODEL_NAME, { threads })
+    const lesion = await loadSegmentationModel(lesionPath ?? DEFAULT_LESION_MODEL, lesionPath ?? BUILT_IN_LESION_MODEL_NAME, {
+      threads,
+      expect: { task: 'lesion', option: '--lesion-model' },
+    })
     return { lung, lesion }
   } catch (error) {
     await lung.dispose()

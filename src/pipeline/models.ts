@@ -1,5 +1,6 @@
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { InputError } from '../errors.js'
 import { SegmentationSession } from '../nn/session.js'
 import type { SegmentationModel } from './model.js'
 
@@ -34,6 +35,11 @@ export function describeLesionWithinFalsePositiveRange(lesionMl: number, lungMl:
 export interface LoadModelOptions {
   /** Threads for each network run; default the number of cores. */
   threads?: number
+  /**
+   * The task the model is loaded for, with the option that named it. A model whose metadata
+   * names the other task is rejected; a model without a task in its metadata is accepted.
+   */
+  expect?: { task: 'lung' | 'lesion'; option: string }
 }
 
 /**
@@ -43,6 +49,14 @@ export interface LoadModelOptions {
 export async function loadSegmentationModel(path: string | Uint8Array, name: string, options: LoadModelOptions = {}): Promise<SegmentationModel> {
   const session = await SegmentationSession.load(path, { threads: options.threads })
   const { metadata } = session
+  const expect = options.expect
+  if (expect !== undefined && (metadata.task === 'lung' || metadata.task === 'lesion') && metadata.task !== expect.task) {
+    await session.release()
+    throw new InputError(
+      `${name} is a ${metadata.task} model (its metadata task is "${metadata.task}"); ${expect.option} expects a ${expect.task} model, ` +
+        `such as one written by colinet train --task ${expect.task}`,
+    )
+  }
   const height = session.fixedHeight ?? metadata.inputHeight
   const width = session.fixedWidth ?? metadata.inputWidth
   return {

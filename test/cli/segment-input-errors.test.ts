@@ -111,3 +111,16 @@ test('segment rejects a file that is not an ONNX model', async () => {
   assert.match(run.stderr, /broken\.onnx: not an ONNX model/)
   assert.equal(existsSync(output), false)
 })
+
+test('segment rejects a lung model as lesion model', async () => {
+  const { DEFAULT_LUNG_MODEL } = await import('../../src/pipeline/models.js')
+  const chest = createAnalyticChest([48, 40, 6])
+  const input = join(folder, 'chest-for-task.nii.gz')
+  await writeVolume(input, chest.ct, { force: true })
+  const output = join(folder, 'out-task')
+
+  const run = runColinet(['segment', input, '-o', output, '--lesion-model', DEFAULT_LUNG_MODEL, '--quiet'])
+  assert.equal(run.status, 2)
+  assert.match(run.stderr, /lung\.onnx is a lung model \(its metadata task is "lung"\); --lesion-model expects a lesion model/)
+  assert.equal(existsSync(output), false)
+})
