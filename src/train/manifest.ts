@@ -11,9 +11,9 @@
  * Fields may be double-quoted (RFC 4180) to hold commas; blank lines are ignored. Rows are
  * numbered like spreadsheet rows: the header is row 1.
  */
-import { existsSync } from 'node:fs'
+import { existsSync, realpathSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { dirname, isAbsolute, resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { InputError } from '../errors.js'
 import { parseCsvRecords } from '../report/csv.js'
 
@@ -101,12 +101,12 @@ export function parseManifest(text: string, path: string, options: ManifestOptio
       continue
     }
     const image = resolvePath(folder, field('image'))
-    const earlier = seenImages.get(image)
+    const earlier = seenImages.get(fileKey(image))
     if (earlier !== undefined) {
       problems.push(`row ${record.row}: image ${image} is already listed in row ${earlier}; list each CT once`)
       continue
     }
-    seenImages.set(image, record.row)
+    seenImages.set(fileKey(image), record.row)
 
     const labelMap = field('label_map')
     const row: ManifestRow = {
@@ -146,7 +146,20 @@ function listWithAnd(items: readonly string[]): string {
   return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`
 }
 
+/** Resolves a path against the manifest's folder, normalised (no `.` or `..` parts). */
 function resolvePath(folder: string, path: string): string {
-  return isAbsolute(path) ? path : resolve(folder, path)
+  return resolve(folder, path)
+}
+
+/**
+ * Returns the key that identifies a file for the repeated-image check: its real path when it
+ * exists, so that a symbolic link or another spelling of the path still counts as the same file.
+ */
+function fileKey(path: string): string {
+  try {
+    return realpathSync(path)
+  } catch {
+    return path
+  }
 }
 

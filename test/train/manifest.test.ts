@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -76,6 +76,21 @@ test('manifest empty patient names row', async () => {
 test('manifest duplicate image names both rows', async () => {
   const message = await inputErrorOf(() => manifestOf(['image,label,patient,centre', 'ct.nii.gz,lungs.nii.gz,p1,A', 'ct.nii.gz,lungs.nii.gz,p2,A']))
   assert.match(message, /row 3: image .*ct\.nii\.gz is already listed in row 2/)
+})
+
+test('manifest duplicate under another spelling', async () => {
+  symlinkSync(join(folder, 'ct.nii.gz'), join(folder, 'link.nii.gz'))
+  const message = await inputErrorOf(() => manifestOf([
+    'image,label,patient,centre',
+    'ct.nii.gz,lungs.nii.gz,p1,A',
+    './sub/../ct.nii.gz,lungs.nii.gz,p2,A',
+    `${folder}/./ct.nii.gz,lungs.nii.gz,p3,A`,
+    'link.nii.gz,lungs.nii.gz,p4,A',
+  ]))
+  assert.match(message, /: 3 row problems;/)
+  assert.match(message, /row 3: image .*ct\.nii\.gz is already listed in row 2/)
+  assert.match(message, /row 4: image .*ct\.nii\.gz is already listed in row 2/)
+  assert.match(message, /row 5: image .*link\.nii\.gz is already listed in row 2/)
 })
 
 test('missing files named with rows', async () => {
