@@ -168,10 +168,15 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
       throw new InputError(`--resume continues with the settings in run.json; --${extra.join(', --')} cannot be changed (only --epochs, --max-hours, --checkpoint-minutes and --threads can)`)
     }
     folder = resolve(values.resume!)
-    settings = readRunRecord(folder).settings
+    const record = readRunRecord(folder)
+    settings = record.settings
     if (!existsSync(join(folder, RUN_FILES.last))) throw new InputError(`${folder} has no ${RUN_FILES.last} to resume from; start a new run instead`)
     const epochs = parseNumber(values.epochs, '--epochs', { integer: true, min: 1 })
     if (epochs !== undefined) settings = { ...settings, epochs }
+    const done = record.progress.epochsCompleted
+    if (done >= settings.epochs) {
+      throw new InputError(`${folder} has already trained ${done} of ${settings.epochs} epochs; to train on, pass --epochs with more than ${done}`)
+    }
   } else {
     settings = settingsFromOptions(values)
     folder = resolve(required(values.output, '-o <run folder>'))

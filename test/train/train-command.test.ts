@@ -85,6 +85,15 @@ test('resume continues the epoch count', async () => {
   assert.equal((await loadCheckpoint(join(run, 'last.ckpt'))).optimizer.step, 6)
 })
 
+test('resume of a finished run asks for epochs', async () => {
+  const run = join(root, 'lung-run')
+  await assert.rejects(
+    () => runTrainCommand(['--resume', run, '--threads', '1', '-q']),
+    (error: unknown) => error instanceof InputError && /has already trained 3 of 3 epochs; to train on, pass --epochs with more than 3/.test(error.message),
+  )
+  assert.equal(runRecord(run).progress.epochsCompleted, 3)
+})
+
 test('resumed run equals an uninterrupted one', async () => {
   const straight = join(root, 'straight')
   const split = join(root, 'split')
