@@ -15,7 +15,7 @@ export const BUILT_IN_LESION_MODEL_NAME = 'models/lesion.onnx'
 
 /**
  * Largest lesion volume in mL that the built-in lesion model marked on the lesion-free scans of
- * its model card (models/lesion.md: 66.1 mL on CIP ct-64), rounded up.
+ * its model card (models/lesion.md: 66.3 mL on CIP ct-64), rounded up.
  */
 export const BUILT_IN_LESION_FALSE_POSITIVE_ML = 70
 
