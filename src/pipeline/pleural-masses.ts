@@ -287,14 +287,20 @@ function sideRectangles(
 /**
  * Marks the unlabelled voxels that an in-plane closing of each lung side with a disc of
  * `radiusMm` adds, slice by slice along the third axis. These are the bites that dense tissue
- * makes in the lung outline.
+ * makes in the lung outline. Only the slices `searched` accepts are processed.
  */
-export function lungOutlineBites(labels: Uint8Array, volume: Pick<Volume, 'size' | 'spacingMm'>, radiusMm: number): Uint8Array {
+export function lungOutlineBites(
+  labels: Uint8Array,
+  volume: Pick<Volume, 'size' | 'spacingMm'>,
+  radiusMm: number,
+  searched: (slice: number) => boolean = () => true,
+): Uint8Array {
   const [width, height, depth] = volume.size
   const spacing: [number, number] = [volume.spacingMm[0], volume.spacingMm[1]]
   const plane = width * height
   const bites = new Uint8Array(labels.length)
   for (let z = 0; z < depth; z++) {
+    if (!searched(z)) continue
     const planeLabels = labels.subarray(z * plane, (z + 1) * plane)
     for (const { box, lung, unlabelled } of sideBoxes(planeLabels, width, height, spacing, radiusMm)) {
       const [x0, y0, boxWidth, boxHeight] = box

@@ -113,8 +113,14 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   const lesionMask = lungMask.fill(0)
   lungSlices.forEach((k, s) => probabilitiesToSlice(lesionProbability, s * lesionPlane, lesionFrame, nx, ny, lesionMask, k * nx * ny))
   // Consolidation against the chest wall leaves a bite in the lung outline that the lung network
-  // may give almost no lung probability, so the bites bound the lesions too.
-  const bites = lungOutlineBites(lungCleanup.labels, canonical, LESION_JOIN_BITE_RADIUS_MM)
+  // may give almost no lung probability, so the bites bound the lesions too. Only slices with
+  // lesion outside both bounds need them.
+  const sliceSize = nx * ny
+  const searched = new Uint8Array(nz)
+  for (let v = 0; v < lesionMask.length; v++) {
+    if (lesionMask[v] === 1 && lungCleanup.labels[v] === 0 && looseLung[v] === 0) searched[Math.floor(v / sliceSize)] = 1
+  }
+  const bites = lungOutlineBites(lungCleanup.labels, canonical, LESION_JOIN_BITE_RADIUS_MM, (z) => searched[z] === 1)
   for (let v = 0; v < bites.length; v++) if (bites[v] === 1) looseLung[v] = 1
   joinLesionsToLung(lesionMask, lungCleanup.labels, looseLung, canonical.size)
   const lesionInMassNote = describeLesionInMasses(lesionMask, masses, canonical.spacingMm)
