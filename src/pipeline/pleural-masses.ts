@@ -285,20 +285,21 @@ function sideRectangles(
 }
 
 /**
- * Marks the unlabelled voxels that an in-plane closing of each lung side with a disc of
- * `radiusMm` adds, slice by slice along the third axis. These are the bites that dense tissue
- * makes in the lung outline. Only the slices `searched` accepts are processed.
+ * Sets to 1 in `target` the unlabelled voxels that an in-plane closing of each lung side with a
+ * disc of `radiusMm` adds, slice by slice along the third axis. These are the bites that dense
+ * tissue makes in the lung outline. Only the slices `searched` accepts are processed, and other
+ * voxels of `target` are left as they are.
  */
-export function lungOutlineBites(
+export function markLungOutlineBites(
   labels: Uint8Array,
   volume: Pick<Volume, 'size' | 'spacingMm'>,
   radiusMm: number,
+  target: Uint8Array,
   searched: (slice: number) => boolean = () => true,
-): Uint8Array {
+): void {
   const [width, height, depth] = volume.size
   const spacing: [number, number] = [volume.spacingMm[0], volume.spacingMm[1]]
   const plane = width * height
-  const bites = new Uint8Array(labels.length)
   for (let z = 0; z < depth; z++) {
     if (!searched(z)) continue
     const planeLabels = labels.subarray(z * plane, (z + 1) * plane)
@@ -306,11 +307,10 @@ export function lungOutlineBites(
       const [x0, y0, boxWidth, boxHeight] = box
       const filled = closingAdditions(lung, unlabelled, boxWidth, boxHeight, spacing, radiusMm)
       for (let p = 0; p < filled.length; p++) {
-        if (filled[p] === 1) bites[z * plane + (y0 + Math.floor(p / boxWidth)) * width + x0 + (p % boxWidth)] = 1
+        if (filled[p] === 1) target[z * plane + (y0 + Math.floor(p / boxWidth)) * width + x0 + (p % boxWidth)] = 1
       }
     }
   }
-  return bites
 }
 
 /** One lung side of a plane in its rectangle: the side's pixels and the unlabelled pixels. */

@@ -3,7 +3,7 @@ import { geometryOf, type Volume } from '../volume/volume.js'
 import { frameForVolume } from './body-crop.js'
 import { removeCentralAirways } from '../sim/label-lungs.js'
 import { cleanLungMask, joinLesionsToLung, LESION_JOIN_BITE_RADIUS_MM, LESION_JOIN_LUNG_PROBABILITY } from './cleanup.js'
-import { describeIncludedMasses, describeLesionInMasses, includeMassesAtLungBorder, lungOutlineBites } from './pleural-masses.js'
+import { describeIncludedMasses, describeLesionInMasses, includeMassesAtLungBorder, markLungOutlineBites } from './pleural-masses.js'
 import { checkHounsfieldUnits, checkLungAirPresent } from './input-checks.js'
 import type { SegmentationModel } from './model.js'
 import { fromCanonical, planReorientation, toCanonical, type Reorientation } from './orientation.js'
@@ -120,8 +120,7 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   for (let v = 0; v < lesionMask.length; v++) {
     if (lesionMask[v] === 1 && lungCleanup.labels[v] === 0 && looseLung[v] === 0) searched[Math.floor(v / sliceSize)] = 1
   }
-  const bites = lungOutlineBites(lungCleanup.labels, canonical, LESION_JOIN_BITE_RADIUS_MM, (z) => searched[z] === 1)
-  for (let v = 0; v < bites.length; v++) if (bites[v] === 1) looseLung[v] = 1
+  markLungOutlineBites(lungCleanup.labels, canonical, LESION_JOIN_BITE_RADIUS_MM, looseLung, (z) => searched[z] === 1)
   joinLesionsToLung(lesionMask, lungCleanup.labels, looseLung, canonical.size)
   const lesionInMassNote = describeLesionInMasses(lesionMask, masses, canonical.spacingMm)
   if (lesionInMassNote !== undefined) warnings.push(lesionInMassNote)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { describeIncludedMasses, describeLesionInMasses, includeMassesAtLungBorder, lungOutlineBites, type AddedVoxels } from '../../src/pipeline/pleural-masses.js'
+import { describeIncludedMasses, describeLesionInMasses, includeMassesAtLungBorder, markLungOutlineBites, type AddedVoxels } from '../../src/pipeline/pleural-masses.js'
 import type { Vec3, Volume } from '../../src/volume/volume.js'
 
 /*
@@ -118,7 +118,8 @@ test('mass inclusion skips a wide notch', () => {
 test('outline bites mark the bite only', () => {
   // The low-HU bite too: the bites depend on the outline alone, not on the CT.
   const { ct, labels, bite } = chestWithMass(-500)
-  const marked = lungOutlineBites(labels, ct, 20)
+  const marked = new Uint8Array(labels.length)
+  markLungOutlineBites(labels, ct, 20, marked)
 
   let biteVoxels = 0
   let biteMarked = 0
@@ -150,7 +151,8 @@ test('outline bites skip a wide notch', () => {
       notch.push(x + nx * y)
     }
   }
-  const marked = lungOutlineBites(labels, ct, 20)
+  const marked = new Uint8Array(labels.length)
+  markLungOutlineBites(labels, ct, 20, marked)
   const notchMarked = notch.filter((v) => marked[v] === 1).length
   assert.ok(notchMarked < 0.25 * notch.length, `marked ${notchMarked} of ${notch.length} notch pixels`)
 })
