@@ -15,7 +15,7 @@ import {
   type StructureOptions,
 } from '../metrics/case.js'
 import { readCohortManifest, summarizeCohort, type CohortCase } from '../metrics/cohort.js'
-import { assertLabelVolume } from '../metrics/mask.js'
+import { assertLabelVolume, labelPresence, type LabelPresence } from '../metrics/mask.js'
 import { writeCohortReport, type CaseRow } from '../report/cohort-report.js'
 import { formatCsv, formatCsvNumber } from '../report/csv.js'
 import { csvPrecisionOfMetric, labelWithUnit } from '../report/metric-labels.js'
@@ -175,8 +175,12 @@ async function evaluateSingleCommand(
   if (output !== undefined) assertUsableOutputFolder(output, force)
   const { prediction, reference, ct } = await loadPair(predictionPath, referencePath, ctPath, settings.resample, '')
   const label = settings.structureOptions.label
-  if (label !== undefined && !prediction.data.includes(label) && !reference.data.includes(label)) {
-    throw new InputError(`--label ${label}: neither the predicted nor the reference mask contains label ${label}; check the label values of the masks`)
+  if (label !== undefined) {
+    const presence = labelPresence(prediction, reference, label)
+    if (!presence.prediction && !presence.reference) {
+      throw new InputError(`--label ${label}: neither the predicted nor the reference mask contains label ${label}; check the label values of the masks`)
+    }
+    warnIfLabelMissing(presence, label, predictionPath, referencePath, '')
   }
   const metrics = evaluateStructure(prediction, reference, { ...settings.structureOptions, ct })
 
@@ -193,6 +197,22 @@ async function evaluateSingleCommand(
     })
     console.error(`wrote ${join(output, 'metrics.json')} and metrics.csv`)
   }
+}
+
+/**
+ * Prints a warning on stderr when exactly one of the masks contains the --label value. Dice is
+ * then 0 and the surface distances are undefined, as for a failed segmentation, although the
+ * cause may be masks that number their labels differently.
+ */
+function warnIfLabelMissing(presence: LabelPresence, label: number, predictionPath: string, referencePath: string, where: string): void {
+  if (presence.prediction === presence.reference) return
+  const [holder, lacking] = presence.reference
+    ? [`the reference mask ${referencePath}`, `the predicted mask ${predictionPath}`]
+    : [`the predicted mask ${predictionPath}`, `the reference mask ${referencePath}`]
+  console.error(
+    `warning: ${where}--label ${label}: ${holder} contains label ${label} but ${lacking} does not, ` +
+      'so Dice is 0 and the surface distances are undefined (n/a); check that both masks use the same label values',
+  )
 }
 
 /** Returns true when the reference mean HU or a reference first-order feature in HU lies too close to 0 HU for a relative error. */
@@ -247,6 +267,9 @@ async function evaluateCohortCase(entry: CohortCase, settings: EvaluateSettings,
     const pair = entry[structure]
     if (pair === undefined) continue
     const { prediction, reference, ct } = await loadPair(pair.prediction, pair.reference, entry.ct, settings.resample, where)
+    // A case without that structure in either mask is a valid case of a cohort, so only one-sided absence is reported.
+    const label = settings.structureOptions.label
+    if (label !== undefined) warnIfLabelMissing(labelPresence(prediction, reference, label), label, pair.prediction, pair.reference, where)
     metrics[structure] = evaluateStructure(prediction, reference, { ...settings.structureOptions, ct })
   }
   if (metrics.lung !== undefined && metrics.lesion !== undefined) metrics.lesionLungRatio = lesionLungRatio(metrics.lung, metrics.lesion)

@@ -43,6 +43,16 @@ export function assertLabelVolume(volume: Volume, source: string): void {
   }
 }
 
+/** Presence of a label in a predicted and a reference label volume: true where the volume contains a voxel of it. */
+export interface LabelPresence {
+  prediction: boolean
+  reference: boolean
+}
+
+export function labelPresence(prediction: Volume, reference: Volume, label: number): LabelPresence {
+  return { prediction: prediction.data.includes(label), reference: reference.data.includes(label) }
+}
+
 export function countForeground(mask: Uint8Array): number {
   let count = 0
   for (let n = 0; n < mask.length; n++) count += mask[n]

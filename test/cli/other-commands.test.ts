@@ -19,6 +19,31 @@ test('evaluate rejects a label neither mask has', async () => {
   assert.match(run.stderr, /--label 3: neither the predicted nor the reference mask contains label 3/)
 })
 
+test('evaluate warns of a label one mask lacks', async () => {
+  const chest = createAnalyticChest([32, 28, 6])
+  const both = join(folder, 'both-lungs.nii.gz')
+  const rightOnly = join(folder, 'right-lung.nii.gz')
+  await writeVolume(both, chest.lung)
+  await writeVolume(rightOnly, { ...chest.lung, data: chest.lung.data.map((label) => (label === 2 ? 0 : label)) })
+
+  // Label 2 (left lung) is only in the reference: no voxel is a true positive, so Dice = 2·0 / (0 + FN) = 0.
+  const missingInPrediction = runColinet(['evaluate', '--pred', rightOnly, '--ref', both, '--label', '2', '--json', '--no-radiomics'])
+  assert.equal(missingInPrediction.status, 0)
+  assert.match(missingInPrediction.stderr, /warning: --label 2: the reference mask \S*both-lungs\.nii\.gz contains label 2 but the predicted mask \S*right-lung\.nii\.gz does not/)
+  const metrics = JSON.parse(missingInPrediction.stdout).metrics
+  assert.equal(metrics.dice, 0)
+  assert.equal(metrics.hausdorffDistanceMm, null)
+
+  const missingInReference = runColinet(['evaluate', '--pred', both, '--ref', rightOnly, '--label', '2', '--json', '--no-radiomics'])
+  assert.equal(missingInReference.status, 0)
+  assert.match(missingInReference.stderr, /warning: --label 2: the predicted mask \S*both-lungs\.nii\.gz contains label 2 but the reference mask \S*right-lung\.nii\.gz does not/)
+
+  const inBoth = runColinet(['evaluate', '--pred', rightOnly, '--ref', both, '--label', '1', '--json', '--no-radiomics'])
+  assert.equal(inBoth.status, 0)
+  assert.doesNotMatch(inBoth.stderr, /warning/)
+  assert.equal(JSON.parse(inBoth.stdout).metrics.dice, 1)
+})
+
 test('evaluate rejects a CT that is not in HU', async () => {
   const chest = createAnalyticChest([32, 28, 6])
   const mask = join(folder, 'lung-hu.nii.gz')

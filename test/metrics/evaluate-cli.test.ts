@@ -139,3 +139,28 @@ test('cohort names the row of a missing file', async () => {
   await assert.rejects(runEvaluateCommand(['--cohort', manifest, '-o', join(folder, 'never2')]), /row 2 \(case c2\), column pred_lung: file not found/)
   assert.equal(existsSync(join(folder, 'never2')), false)
 })
+
+test('cohort warns of a label one mask lacks', async () => {
+  await writeBox('lung-label-one.nrrd', 2, 20)
+  await writeBox('lesion-label-two.nrrd', 6, 10, 2)
+  const manifest = join(folder, 'label-cohort.csv')
+  writeFileSync(
+    manifest,
+    'case,centre,ct,pred_lung,ref_lung,pred_lesion,ref_lesion\n' +
+      'c1,A,,lung-label-one.nrrd,lung-label-one.nrrd,lung-label-one.nrrd,lesion-label-two.nrrd\n',
+  )
+  const messages: string[] = []
+  const printError = console.error
+  console.error = (...args: unknown[]) => messages.push(args.join(' '))
+  try {
+    await runEvaluateCommand(['--cohort', manifest, '-o', join(folder, 'label-cohort'), '--label', '1', '--no-radiomics'])
+  } finally {
+    console.error = printError
+  }
+  const warnings = messages.filter((message) => message.startsWith('warning:'))
+  // The lung pair contains label 1 on both sides; only the lesion reference lacks it.
+  assert.equal(warnings.length, 1)
+  assert.match(warnings[0]!, /row 1 \(case c1\): --label 1: the predicted mask \S*lung-label-one\.nrrd contains label 1 but the reference mask \S*lesion-label-two\.nrrd does not/)
+  const cases = JSON.parse(readFileSync(join(folder, 'label-cohort', 'cases.json'), 'utf8')) as Array<{ values: Record<string, number | null> }>
+  assert.equal(cases[0]!.values['lesion.dice'], 0)
+})
