@@ -14,13 +14,13 @@ test('small lesion volume gets a caution', () => {
   // 20 mL of a 4000 mL lung is 0.5 %.
   const caution = describeLesionWithinFalsePositiveRange(20, 4000)
   assert.match(caution ?? '', /^the lesion mask is 20\.0 mL \(0\.5 % of the lung\), within what the built-in lesion model marks/)
-  assert.match(caution ?? '', /up to 70 mL/)
+  assert.match(caution ?? '', /up to 66\.3 mL/)
 })
 
 test('caution bounds: empty, at and above the range', () => {
   assert.equal(describeLesionWithinFalsePositiveRange(0, 4000), undefined)
-  assert.notEqual(describeLesionWithinFalsePositiveRange(70, 4000), undefined)
-  assert.equal(describeLesionWithinFalsePositiveRange(70.1, 4000), undefined)
+  assert.notEqual(describeLesionWithinFalsePositiveRange(66.3, 4000), undefined)
+  assert.equal(describeLesionWithinFalsePositiveRange(66.4, 4000), undefined)
 })
 
 test('caution only for the built-in lesion model', () => {
