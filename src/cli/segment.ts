@@ -10,7 +10,7 @@ import type { SegmentationModel } from '../pipeline/model.js'
 import { segmentCt, type SegmentationResult } from '../pipeline/segment.js'
 import { renderOverviewPng } from '../report/overview.js'
 import {
-  buildSegmentationReport, lesionVolumeCautions, radiomicsOfMasks, reportToCsv, reportToText, untrainedModelWarnings, type SegmentationReport,
+  buildSegmentationReport, measurementCautions, radiomicsOfMasks, reportToCsv, reportToText, untrainedModelWarnings, type SegmentationReport,
 } from '../report/report.js'
 import type { Volume } from '../volume/volume.js'
 import { Progress, type Verbosity } from './progress.js'
@@ -152,7 +152,7 @@ export async function segmentAndWrite(
     output.commit()
 
     for (const [stage, seconds] of Object.entries(report.timingSeconds)) progress.detail(`${stage.padEnd(14)} ${seconds.toFixed(2)} s`)
-    for (const warning of [...result.warnings, ...lesionVolumeCautions(models.lesion, report.measurements)]) progress.warn(warning)
+    for (const warning of [...result.warnings, ...measurementCautions(models.lesion, report.measurements)]) progress.warn(warning)
     progress.log(`wrote ${names.all.join(', ')} to ${options.outputFolder}`)
     return { report, result }
   } catch (error) {

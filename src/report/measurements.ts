@@ -89,3 +89,35 @@ export function measureLungsAndLesions(ct: Volume, lung: Volume<Uint8Array>, les
     lesionHu: lesionHu.result(),
   }
 }
+
+/**
+ * Total lung volume range, in mL, outside which `colinet segment` warns. The average healthy adult
+ * total lung capacity is about 6 L (StatPearls, "Physiology, Lung Capacity", NCBI Bookshelf
+ * NBK541029), and the upper bound of twice that leaves room for large and hyperinflated lungs.
+ * Below 0.5 L lie the lungs of infants, which the built-in models were not trained on, and scans
+ * that cover only part of the lungs.
+ * NOTE: both bounds are estimates with a wide margin, not measured limits.
+ */
+export const PLAUSIBLE_LUNG_VOLUME_ML = { min: 500, max: 12_000 } as const
+
+/**
+ * Describes a total lung volume outside PLAUSIBLE_LUNG_VOLUME_ML. Such a volume points to a lung
+ * model that does not suit the scan (an untrained model, or one trained on other images, can mark
+ * most of the body) or to a scan of part of the lungs. Returns undefined for a plausible volume
+ * and for an empty mask, which the lung clean-up already reports.
+ */
+export function describeImplausibleLungVolume(totalMl: number): string | undefined {
+  if (totalMl > PLAUSIBLE_LUNG_VOLUME_ML.max) {
+    return (
+      `the lung mask is ${(totalMl / 1000).toFixed(2)} L, more than ${PLAUSIBLE_LUNG_VOLUME_ML.max / 1000} L (twice the total lung capacity of an average adult): ` +
+      'the lung model may not suit this scan (untrained, or trained on other images); check overview.png before using the measurements'
+    )
+  }
+  if (totalMl > 0 && totalMl < PLAUSIBLE_LUNG_VOLUME_ML.min) {
+    return (
+      `the lung mask is ${totalMl.toFixed(0)} mL, less than ${PLAUSIBLE_LUNG_VOLUME_ML.min} mL: ` +
+      'the scan may cover only part of the lungs or be of an infant, or the lung model may not suit this scan; check overview.png before using the measurements'
+    )
+  }
+  return undefined
+}

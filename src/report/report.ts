@@ -5,7 +5,7 @@ import { BUILT_IN_LESION_MODEL_NAME, describeLesionWithinFalsePositiveRange } fr
 import type { Volume } from '../volume/volume.js'
 import { formatCsvField, formatCsvNumber, type CsvPrecision } from './csv.js'
 import { computeRadiomics } from '../metrics/radiomics/radiomics.js'
-import { measureLungsAndLesions, type LungMeasurements } from './measurements.js'
+import { describeImplausibleLungVolume, measureLungsAndLesions, type LungMeasurements } from './measurements.js'
 
 export interface ModelDescription {
   name: string
@@ -110,9 +110,15 @@ export function buildSegmentationReport(inputs: ReportInputs): SegmentationRepor
       ...untrainedModelWarnings([inputs.lungModel, inputs.lesionModel]),
       ...inputs.warnings,
       ...result.warnings,
-      ...lesionVolumeCautions(inputs.lesionModel, measurements),
+      ...measurementCautions(inputs.lesionModel, measurements),
     ],
   }
+}
+
+/** Returns the cautions about implausible measurements: the total lung volume, then the lesion volume. */
+export function measurementCautions(lesionModel: SegmentationModel, measurements: LungMeasurements): string[] {
+  const lungCaution = describeImplausibleLungVolume(measurements.lungVolumeMl.total)
+  return [...(lungCaution === undefined ? [] : [lungCaution]), ...lesionVolumeCautions(lesionModel, measurements)]
 }
 
 /**
