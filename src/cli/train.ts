@@ -60,6 +60,10 @@ Data:
       --blur <sigma>              also blur each slice in-plane with a Gaussian whose SD is drawn
                                   from 0 to sigma network pixels, for softer kernels and coarser
                                   pixels than the training scans (0..5, default 0: no blur)
+      --lung-shift <HU>           also shift the aerated lung's HU (full from -900 to -700,
+                                  fading out to -1024 and -400) by an amount drawn from -HU
+                                  to HU, for patients whose lung is denser or lighter than the
+                                  training patients' (0..120, default 0: no shift)
 Network:
       --channels <a,b,c>          channels of the three stages (default 16,32,64); fewer
                                   channels train and segment faster
@@ -113,6 +117,7 @@ const OPTIONS = {
   'skip-invalid': { type: 'boolean' },
   'no-augment': { type: 'boolean' },
   blur: { type: 'string' },
+  'lung-shift': { type: 'string' },
   channels: { type: 'string' },
   'input-size': { type: 'string' },
   init: { type: 'string' },
@@ -246,7 +251,13 @@ function settingsFromOptions(values: Values): TrainSettings {
     validationFraction: parseNumber(values['validation-fraction'], '--validation-fraction', { min: 0, max: 1, exclusiveMin: true, exclusiveMax: true }) ?? DEFAULT_VALIDATION_FRACTION,
     ...(values['validation-patients'] !== undefined ? { validationPatients: parseList(values['validation-patients'], '--validation-patients') } : {}),
     validateEvery: parseNumber(values['validate-every'], '--validate-every', { integer: true, min: 1 }) ?? 1,
-    augmentation: values['no-augment'] ? null : { ...DEFAULT_AUGMENTATION, blurSigmaPixels: parseNumber(values.blur, '--blur', { min: 0, max: 5 }) ?? 0 },
+    augmentation: values['no-augment']
+      ? null
+      : {
+          ...DEFAULT_AUGMENTATION,
+          blurSigmaPixels: parseNumber(values.blur, '--blur', { min: 0, max: 5 }) ?? 0,
+          lungShiftHu: parseNumber(values['lung-shift'], '--lung-shift', { min: 0, max: 120 }) ?? 0,
+        },
     ...(values.init !== undefined ? { init: resolveInit(values.init) } : {}),
     skipInvalid: values['skip-invalid'] === true,
   }

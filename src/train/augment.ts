@@ -1,9 +1,12 @@
 /**
  * Data augmentation of training slices on the network grid. A slice gets a small rotation and
  * scaling about the grid centre (bilinear resampling of the image, nearest neighbour of the
- * class map), an optional in-plane Gaussian blur, an intensity scale and shift in HU, and
- * Gaussian noise in HU. The blur imitates softer reconstruction kernels and coarser pixels than
- * the training scans have, where vessels and partial volume look hazier.
+ * class map), an optional in-plane Gaussian blur, an optional shift of the aerated lung's HU,
+ * an intensity scale and shift in HU, and Gaussian noise in HU. The blur imitates softer
+ * reconstruction kernels and coarser pixels than the training scans have, where vessels and
+ * partial volume look hazier. The lung shift imitates patients whose aerated lung is denser or
+ * lighter (shallower or deeper inspiration, age): the median lung HU of the scans here ranges
+ * from -924 to -798, while soft tissue and outside air keep their values.
  *
  * There is no left-right flip: a lung network with right and left classes would learn that
  * either side may be either class. The grid's pixels have the same size in mm in both
@@ -32,6 +35,11 @@ export interface AugmentationRanges {
    * Absent in runs recorded before the blur existed, which train without it.
    */
   blurSigmaPixels?: number
+  /**
+   * Largest shift in HU of the aerated lung (see lungShiftWeight), drawn from [-d, d]. Default 0
+   * (off). Absent in runs recorded before the shift existed, which train without it.
+   */
+  lungShiftHu?: number
 }
 
 export const DEFAULT_AUGMENTATION: AugmentationRanges = {
@@ -41,6 +49,7 @@ export const DEFAULT_AUGMENTATION: AugmentationRanges = {
   intensityShiftHu: 20,
   noiseHu: 10,
   blurSigmaPixels: 0,
+  lungShiftHu: 0,
 }
 
 /** The transform applied to one slice. */
@@ -53,13 +62,23 @@ export interface SliceTransform {
   noiseHu: number
   /** Standard deviation of the in-plane Gaussian blur in grid pixels; 0 leaves the slice sharp. */
   blurSigmaPixels: number
+  /** HU added to aerated lung, weighted by lungShiftWeight. Zero leaves the lung as it is. */
+  lungShiftHu: number
 }
 
-export const IDENTITY_TRANSFORM: SliceTransform = { rotationDegrees: 0, scale: 1, intensityScale: 1, intensityShiftHu: 0, noiseHu: 0, blurSigmaPixels: 0 }
+export const IDENTITY_TRANSFORM: SliceTransform = {
+  rotationDegrees: 0,
+  scale: 1,
+  intensityScale: 1,
+  intensityShiftHu: 0,
+  noiseHu: 0,
+  blurSigmaPixels: 0,
+  lungShiftHu: 0,
+}
 
 /**
- * Draws one slice's transform from the ranges. The blur draws a number only when its range is
- * set, so runs recorded without it draw the same transforms as before.
+ * Draws one slice's transform from the ranges. The blur and the lung shift draw a number only
+ * when their range is set, so runs recorded without them draw the same transforms as before.
  */
 export function drawTransform(random: SeededRandom, ranges: AugmentationRanges): SliceTransform {
   const symmetric = (range: number) => (2 * random.uniform() - 1) * range
@@ -70,9 +89,12 @@ export function drawTransform(random: SeededRandom, ranges: AugmentationRanges):
     intensityShiftHu: symmetric(ranges.intensityShiftHu),
     noiseHu: ranges.noiseHu,
     blurSigmaPixels: 0,
+    lungShiftHu: 0,
   }
   const blur = ranges.blurSigmaPixels ?? 0
   if (blur > 0) transform.blurSigmaPixels = random.uniform() * blur
+  const lungShift = ranges.lungShiftHu ?? 0
+  if (lungShift > 0) transform.lungShiftHu = symmetric(lungShift)
   return transform
 }
 
@@ -162,17 +184,39 @@ function bilinear(image: Float32Array, width: number, height: number, x: number,
   return (1 - fy) * top + fy * bottom
 }
 
+/** HU where the lung shift starts to apply (air outside the body is -1000 to -1024). */
+const LUNG_SHIFT_FROM_HU = -1024
+/** HU range over which the lung shift applies fully: aerated lung parenchyma. */
+const LUNG_SHIFT_FULL_HU: readonly [number, number] = [-900, -700]
+/** HU where the lung shift has faded out; ground glass, vessels and soft tissue lie above. */
+const LUNG_SHIFT_TO_HU = -400
+
 /**
- * Applies hu' = a·hu + b + noise to preprocessed values (hu = value / scale) and clips the
- * result to the preprocessing window again, so augmented slices stay in the range of the
- * network's input at inference.
+ * Returns the fraction of the lung shift that a voxel of the given HU receives: 0 at -1024 and
+ * below, rising linearly to 1 at -900, 1 up to -700, falling linearly to 0 at -400 and 0 above.
+ * The ramps are gentle enough that a shift of up to ±120 HU keeps the order of HU values (the
+ * steeper ramp rises by 1 over 124 HU).
+ */
+export function lungShiftWeight(hu: number): number {
+  if (hu <= LUNG_SHIFT_FROM_HU || hu >= LUNG_SHIFT_TO_HU) return 0
+  if (hu < LUNG_SHIFT_FULL_HU[0]) return (hu - LUNG_SHIFT_FROM_HU) / (LUNG_SHIFT_FULL_HU[0] - LUNG_SHIFT_FROM_HU)
+  if (hu <= LUNG_SHIFT_FULL_HU[1]) return 1
+  return (LUNG_SHIFT_TO_HU - hu) / (LUNG_SHIFT_TO_HU - LUNG_SHIFT_FULL_HU[1])
+}
+
+/**
+ * Applies hu' = a·(hu + d·w(hu)) + b + noise to preprocessed values (hu = value / scale, d the
+ * lung shift, w = lungShiftWeight) and clips the result to the preprocessing window again, so
+ * augmented slices stay in the range of the network's input at inference.
  */
 function adjustIntensities(image: Float32Array, count: number, transform: SliceTransform, spec: NetworkInputSpec, random?: SeededRandom): void {
-  const { intensityScale: a, intensityShiftHu: b, noiseHu } = transform
-  if (a === 1 && b === 0 && noiseHu === 0) return
+  const { intensityScale: a, intensityShiftHu: b, noiseHu, lungShiftHu } = transform
+  if (a === 1 && b === 0 && noiseHu === 0 && lungShiftHu === 0) return
   const addNoise = noiseHu > 0 && random !== undefined
   for (let p = 0; p < count; p++) {
-    let hu = (image[p]! / spec.scale) * a + b
+    let hu = image[p]! / spec.scale
+    if (lungShiftHu !== 0) hu += lungShiftHu * lungShiftWeight(hu)
+    hu = hu * a + b
     if (addNoise) hu += noiseHu * random.normal()
     image[p] = Math.min(Math.max(hu, spec.minHu), spec.maxHu) * spec.scale
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { SeededRandom } from '../../src/nn/random.js'
 import { COLINET_INPUT } from '../../src/pipeline/preprocess.js'
-import { DEFAULT_AUGMENTATION, drawTransform, IDENTITY_TRANSFORM, transformSlice, type SliceTransform } from '../../src/train/augment.js'
+import { DEFAULT_AUGMENTATION, drawTransform, IDENTITY_TRANSFORM, lungShiftWeight, transformSlice, type SliceTransform } from '../../src/train/augment.js'
 
 const WIDTH = 64
 const HEIGHT = 48
@@ -158,4 +158,58 @@ test('blur range drawn only when set', () => {
   const sigmas = Array.from({ length: 200 }, () => drawTransform(drawn, withBlur).blurSigmaPixels)
   assert.ok(sigmas.every((sigma) => sigma >= 0 && sigma <= 1.5), 'every sigma within [0, range]')
   assert.ok(Math.max(...sigmas) > 1.35, `largest sigma ${Math.max(...sigmas)}`)
+})
+
+test('lung shift weight at its corners', () => {
+  const cases: [number, number][] = [
+    [-1100, 0],
+    [-1024, 0],
+    [-962, 0.5],
+    [-900, 1],
+    [-800, 1],
+    [-700, 1],
+    [-550, 0.5],
+    [-400, 0],
+    [40, 0],
+  ]
+  for (const [hu, weight] of cases) assert.ok(Math.abs(lungShiftWeight(hu) - weight) < 1e-12, `weight at ${hu} HU: ${lungShiftWeight(hu)}, expected ${weight}`)
+})
+
+test('lung shift moves lung, not soft tissue', () => {
+  // Pixels of -800 HU (lung), -550 HU (half weight), 40 HU (soft tissue) and -1024 HU (air).
+  const values = [-800, -550, 40, -1024]
+  const input = { image: new Float32Array(WIDTH * HEIGHT), labels: new Uint8Array(WIDTH * HEIGHT) }
+  values.forEach((hu, k) => input.image.fill(hu / 1000, k * 12 * WIDTH, (k + 1) * 12 * WIDTH))
+  const output = apply(input, { ...IDENTITY_TRANSFORM, lungShiftHu: 100 })
+  const expected = [-700, -500, 40, -1024]
+  // Row 5 of each band of 12 rows is away from the band edges.
+  expected.forEach((hu, k) => {
+    const value = output.image[(k * 12 + 5) * WIDTH + 30]! * 1000
+    assert.ok(Math.abs(value - hu) < 1e-3, `band ${k}: ${value} HU, expected ${hu}`)
+  })
+})
+
+test('lung shift keeps the order of HU values', () => {
+  for (const shift of [-120, 120]) {
+    let previous = -Infinity
+    for (let hu = -1024; hu <= 0; hu += 0.5) {
+      const shifted = hu + shift * lungShiftWeight(hu)
+      assert.ok(shifted > previous, `shift ${shift}: ${hu} HU maps to ${shifted}, not above ${previous}`)
+      previous = shifted
+    }
+  }
+})
+
+test('lung shift drawn only when set', () => {
+  const withShift = { ...DEFAULT_AUGMENTATION, lungShiftHu: 80 }
+  const drawn = new SeededRandom(7)
+  const reference = new SeededRandom(7)
+  assert.equal(drawTransform(drawn, DEFAULT_AUGMENTATION).lungShiftHu, 0)
+  for (let k = 0; k < 4; k++) reference.uniform()
+  assert.equal(drawn.uniform(), reference.uniform(), 'four numbers drawn, as before the shift existed')
+
+  const shifts = Array.from({ length: 200 }, () => drawTransform(drawn, withShift).lungShiftHu)
+  assert.ok(shifts.every((shift) => shift >= -80 && shift <= 80), 'every shift within [-range, range]')
+  assert.ok(Math.min(...shifts) < -70, `smallest shift ${Math.min(...shifts)}`)
+  assert.ok(Math.max(...shifts) > 70, `largest shift ${Math.max(...shifts)}`)
 })

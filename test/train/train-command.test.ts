@@ -140,9 +140,10 @@ test('validate every second epoch', async () => {
 
 test('lesion fine-tuning from the lung model', async () => {
   const run = join(root, 'lesion-run')
-  const status = await runTrainCommand(['--task', 'lesion', '--data', lesionManifest, '--init', join(root, 'lung-run', 'best.onnx'), '-o', run, '--epochs', '1', '--blur', '0.5', ...TINY])
+  const status = await runTrainCommand(['--task', 'lesion', '--data', lesionManifest, '--init', join(root, 'lung-run', 'best.onnx'), '-o', run, '--epochs', '1', '--blur', '0.5', '--lung-shift', '60', ...TINY])
   assert.equal(status, 0)
   assert.equal(runRecord(run).settings.augmentation?.blurSigmaPixels, 0.5)
+  assert.equal(runRecord(run).settings.augmentation?.lungShiftHu, 60)
   const session = await SegmentationSession.load(join(run, 'best.onnx'), { threads: 1 })
   assert.equal(session.metadata.task, 'lesion')
   assert.deepEqual(session.metadata.classes, ['background', 'lesion'])
@@ -158,6 +159,7 @@ test('cross-entropy term adds to the loss', async () => {
   assert.equal(runRecord(join(root, 'dice-ce')).settings.crossEntropyWeight, 1)
   assert.equal(runRecord(join(root, 'dice-only')).settings.crossEntropyWeight, undefined)
   assert.equal(runRecord(join(root, 'dice-only')).settings.augmentation?.blurSigmaPixels, 0, 'no blur unless --blur is given')
+  assert.equal(runRecord(join(root, 'dice-only')).settings.augmentation?.lungShiftHu, 0, 'no lung shift unless --lung-shift is given')
   // Same weights, batch and dropout in the one step, so the difference is the cross-entropy, which is positive.
   const diceOnly = Number(metricsRows(join(root, 'dice-only'))[1]![2])
   const withCrossEntropy = Number(metricsRows(join(root, 'dice-ce'))[1]![2])
@@ -203,6 +205,7 @@ test('train option errors', async () => {
   await assert.rejects(() => runTrainCommand(['--task', 'lung', ...base, '--cross-entropy=-1']), /--cross-entropy expects a number .*got "-1"/)
   await assert.rejects(() => runTrainCommand(['--task', 'lung', ...base, '--cross-entropy', '1e9']), /--cross-entropy expects a number .*got "1e9"/)
   await assert.rejects(() => runTrainCommand(['--task', 'lung', ...base, '--blur', '6']), /--blur expects a number .*got "6"/)
+  await assert.rejects(() => runTrainCommand(['--task', 'lung', ...base, '--lung-shift', '150']), /--lung-shift expects a number .*got "150"/)
   assert.equal(existsSync(join(root, 'unused')), false)
 })
 
