@@ -21,17 +21,17 @@ export interface LungCleanupResult {
  * between the lungs stays out.
  * When the lungs touch and form one component, it is split at the sagittal plane where the mask
  * is thinnest in the middle of its extent. Airways outside the lungs are dropped with the other
- * small components.
+ * small components. `spacingMm` places that split in mm in its warning.
  */
-export function cleanLungMask(mask: Uint8Array, size: Vec3): LungCleanupResult {
+export function cleanLungMask(mask: Uint8Array, size: Vec3, spacingMm: Vec3): LungCleanupResult {
   const warnings: string[] = []
-  const labels = labelLungSides(mask, size, warnings)
+  const labels = labelLungSides(mask, size, spacingMm, warnings)
   fillHolesPerSide(labels, size)
   return { labels, warnings }
 }
 
 /** Keeps the two largest components and labels them by side; the component labels are freed on return. */
-function labelLungSides(mask: Uint8Array, size: Vec3, warnings: string[]): Uint8Array {
+function labelLungSides(mask: Uint8Array, size: Vec3, spacingMm: Vec3, warnings: string[]): Uint8Array {
   const components = labelComponents(mask, size, 6)
   const labels = new Uint8Array(mask.length)
   if (components.count === 0) {
@@ -53,7 +53,8 @@ function labelLungSides(mask: Uint8Array, size: Vec3, warnings: string[]): Uint8
     }
   } else {
     const split = thinnestColumn(components.labels, size, largest)
-    warnings.push(`the lungs form one connected region; split into right and left where it is thinnest, ${split} voxels from the patient's right edge of the volume`)
+    const splitMm = (split * spacingMm[0]).toFixed(1)
+    warnings.push(`the lungs form one connected region; split into right and left where it is thinnest, ${splitMm} mm from the patient's right edge of the volume`)
     for (let v = 0; v < labels.length; v++) {
       if (components.labels[v] === largest) labels[v] = v % nx < split ? RIGHT_LUNG : LEFT_LUNG
     }

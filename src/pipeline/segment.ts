@@ -90,7 +90,7 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   // The networks are 2D, so the trachea and main bronchi can pass for lung; they are found in
   // 3D from the CT and cleared.
   if (nz >= 8) warnings.push(...removeCentralAirways(canonical, lungMask))
-  const lungCleanup = cleanLungMask(lungMask, canonical.size)
+  const lungCleanup = cleanLungMask(lungMask, canonical.size, canonical.spacingMm)
   warnings.push(...lungCleanup.warnings)
   const masses = includeMassesAtLungBorder(lungCleanup.labels, canonical, 2)
   const massNote = describeIncludedMasses(masses, lungCleanup.labels, canonical, { sliceAxis: 2, superiorStep: 1 }, 'overview')

@@ -74,7 +74,7 @@ test('cleanLungMask labels sides and drops specks', () => {
     if ((i >= 1 && i <= 3) || (i >= 8 && i <= 10)) mask[i + 12 * (j + 6 * k)] = 1
   }
   mask[5 + 12 * 3] = 1
-  const { labels } = cleanLungMask(mask, size)
+  const { labels } = cleanLungMask(mask, size, [1, 1, 1])
   assert.equal(labels[2 + 12 * 2], RIGHT_LUNG)
   assert.equal(labels[9 + 12 * 2], LEFT_LUNG)
   assert.equal(labels[5 + 12 * 3], 0)
@@ -85,10 +85,12 @@ test('cleanLungMask splits touching lungs', () => {
   const size: Vec3 = [10, 5, 1]
   const mask = new Uint8Array(50)
   for (let j = 0; j < 5; j++) for (let i = 0; i < 10; i++) if (i <= 3 || i >= 6 || j === 2) mask[i + 10 * j] = 1
-  const { labels, warnings } = cleanLungMask(mask, size)
+  // Columns 4 and 5 hold one voxel each, so the split falls before column 4: 4 x 0.8 mm.
+  const { labels, warnings } = cleanLungMask(mask, size, [0.8, 1, 2])
   assert.equal(labels[1 + 10 * 0], RIGHT_LUNG)
   assert.equal(labels[8 + 10 * 0], LEFT_LUNG)
   assert.match(warnings[0], /the lungs form one connected region/)
+  assert.match(warnings[0], /thinnest, 3\.2 mm from the patient's right edge/)
 })
 
 test('cleanLungMask fills holes per lung only', () => {
@@ -107,7 +109,7 @@ test('cleanLungMask fills holes per lung only', () => {
   set(5, 3)
   set(5, 4)
   set(4, 4)
-  const { labels, warnings } = cleanLungMask(mask, [nx, ny, 1])
+  const { labels, warnings } = cleanLungMask(mask, [nx, ny, 1], [1, 1, 1])
   assert.deepEqual(warnings, [])
   assert.equal(labels[2 + nx * 2], RIGHT_LUNG, 'hole in the right lung')
   assert.equal(labels[7 + nx * 3], LEFT_LUNG, 'hole in the left lung')
