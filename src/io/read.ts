@@ -6,6 +6,7 @@ import { InputError } from '../errors.js'
 import type { Vec3, Volume, VoxelArray } from '../volume/volume.js'
 import { readDicomFolder } from './dicom.js'
 import { withItkConsoleHeld } from './itk-console.js'
+import { checkFileNotTruncated } from './truncation.js'
 
 export interface ReadOptions {
   /** SeriesInstanceUID to read from a DICOM folder; by default the axial CT series with most slices. */
@@ -62,6 +63,7 @@ export async function readVolume(path: string, options: ReadOptions = {}): Promi
     throw new InputError(`${path} is a single DICOM file; give the folder that contains the whole series instead`)
   }
 
+  await checkFileNotTruncated(path, format)
   let image: Image
   try {
     image = await withItkConsoleHeld(() => readImageNode(path))

@@ -36,10 +36,22 @@ test('segment rejects an unknown format', () => {
 test('segment rejects a damaged NRRD quietly', () => {
   const path = join(folder, 'truncated.nrrd')
   writeFileSync(path, 'NRRD0004\ntype: short\ndimension: 3\nsizes: 10 10 10\nencoding: raw\n\nabc')
-  expectRejected(path, /could not read .*truncated\.nrrd as NRRD: the file is damaged, truncated or not NRRD data/)
+  // 10 x 10 x 10 short voxels need 2000 bytes after the header's blank line; the file has 3.
+  expectRejected(path, /could not read .*truncated\.nrrd as NRRD: the file is cut short: it contains 3 of the 2000 bytes of voxel data/)
   // itk-wasm prints a debugging banner on this file; only colinet's message may reach the user.
   const run = runColinet(['segment', path, '-o', join(folder, 'out-truncated'), '--quiet'])
   assert.doesNotMatch(run.stdout + run.stderr, /Exception while running pipeline|Debug mode/)
+})
+
+test('segment rejects a cut .nii.gz', async () => {
+  const chest = createAnalyticChest([48, 40, 6])
+  const whole = join(folder, 'whole.nii.gz')
+  await writeVolume(whole, chest.ct)
+  const cut = join(folder, 'cut.nii.gz')
+  const bytes = readFileSync(whole)
+  writeFileSync(cut, bytes.subarray(0, bytes.length - 100))
+  // 48 x 40 x 6 int16 voxels are 23040 bytes of voxel data.
+  expectRejected(cut, new RegExp(`could not read .*cut\\.nii\\.gz as NIfTI: the file is cut short: its gzip stream ends after \\d+ of the 23040 bytes .*the file is ${bytes.length - 100} bytes long`))
 })
 
 test('segment rejects a 4D series', () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -96,6 +96,68 @@ test('damaged file message says what the file holds', async () => {
     const empty = join(folder, 'empty.nrrd')
     writeFileSync(empty, '')
     await assert.rejects(readVolume(empty), /; the file is empty$/)
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
+})
+
+/** Returns a 32 x 32 x 8 int16 volume of pseudo-random HU, which gzip cannot shrink much. */
+function noiseVolume(): Volume<Int16Array> {
+  const data = new Int16Array(32 * 32 * 8)
+  let state = 12345
+  for (let i = 0; i < data.length; i++) {
+    state = (state * 1103515245 + 12345) % 2147483648
+    data[i] = (state % 2000) - 1000
+  }
+  return { data, size: [32, 32, 8], spacingMm: [1, 1, 2], origin: [0, 0, 0], direction: Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]) }
+}
+
+/** Writes noiseVolume() with the project's writer, keeps only its first `keep(length)` bytes and returns the cut file's path and length. */
+async function writeCut(folder: string, name: string, keep: (length: number) => number): Promise<{ path: string; length: number }> {
+  const whole = join(folder, `whole-${name}`)
+  await writeVolume(whole, noiseVolume())
+  const bytes = readFileSync(whole)
+  const path = join(folder, name)
+  const length = keep(bytes.length)
+  writeFileSync(path, bytes.subarray(0, length))
+  return { path, length }
+}
+
+test('cut gzip files name expected bytes', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'colinet-io-'))
+  try {
+    for (const [name, format] of [['cut.nii.gz', 'NIfTI'], ['cut.nrrd', 'NRRD']]) {
+      const { path, length } = await writeCut(folder, name, (whole) => Math.floor(whole / 2))
+      // 32 x 32 x 8 int16 voxels: 16384 bytes of voxel data.
+      await assert.rejects(readVolume(path), (error: Error) => {
+        assert.ok(error instanceof InputError)
+        assert.match(error.message, new RegExp(`^could not read .*${name} as ${format}: the file is cut short: its gzip stream ends after \\d+ of the 16384 bytes of voxel data`))
+        assert.match(error.message, /\(32 x 32 x 8 voxels of 2 bytes\)/)
+        assert.match(error.message, new RegExp(`the file is ${length} bytes long; copy or download it again$`))
+        return true
+      })
+    }
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
+})
+
+test('cut .nii names bytes found', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'colinet-io-'))
+  try {
+    // The NIfTI-1 header with its 4 extension bytes takes 352 bytes, so 352 + 10000 bytes contain 10000 of the 16384.
+    const { path } = await writeCut(folder, 'cut.nii', () => 352 + 10000)
+    await assert.rejects(readVolume(path), /the file is cut short: it contains 10000 of the 16384 bytes of voxel data that its header calls for \(32 x 32 x 8 voxels of 2 bytes\); the file is 10352 bytes long/)
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
+})
+
+test('gzip cut inside NIfTI header', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'colinet-io-'))
+  try {
+    const { path } = await writeCut(folder, 'header.nii.gz', () => 30)
+    await assert.rejects(readVolume(path), /the file is cut short: its gzip stream ends after \d+ bytes, inside the 348-byte NIfTI header; the file is 30 bytes long/)
   } finally {
     rmSync(folder, { recursive: true, force: true })
   }
