@@ -7,6 +7,7 @@
  * 296 · 216 · 5 = 319,680 bytes (0.32 MB) at the default input size. A 300-slice CT takes
  * about 96 MB; 100 such CTs about 9.6 GB. A smaller --input-size reduces this in proportion.
  */
+import { createHash } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { InputError } from '../errors.js'
 import { readVolume } from '../io/read.js'
@@ -14,7 +15,7 @@ import { frameForVolume } from '../pipeline/body-crop.js'
 import { checkHounsfieldUnits } from '../pipeline/input-checks.js'
 import { planReorientation, toCanonical } from '../pipeline/orientation.js'
 import { preprocessSlices, resampleLabelSlices, type NetworkInputSpec, type SliceFrame } from '../pipeline/preprocess.js'
-import { describeGeometryMismatch, type Volume } from '../volume/volume.js'
+import { describeGeometryMismatch, type Vec3, type Volume } from '../volume/volume.js'
 import { buildClassLookup, labelValueCounts, parseLabelMap, type LabelRule, type Task } from './labels.js'
 import { formatProblems, type Manifest, type ManifestRow } from './manifest.js'
 
@@ -35,6 +36,19 @@ export interface TrainingCase {
   /** 1 for each slice that contains at least one pixel of a non-background class. */
   hasTarget: Uint8Array
   frame: SliceFrame
+  /** Identity of the CT's voxels, for finding one scan listed in two rows. */
+  fingerprint: ScanFingerprint
+}
+
+/**
+ * Size, spacing and voxel hash of a CT on the nearest patient axes (see toCanonical), so a
+ * scan gets one fingerprint whichever file format, data type or axis order stores it.
+ */
+export interface ScanFingerprint {
+  size: Vec3
+  spacingMm: Vec3
+  /** SHA-256 of the voxel values written as float64, which represents every stored type exactly. */
+  voxelHash: string
 }
 
 export interface LoadOptions {
@@ -111,7 +125,49 @@ export async function loadCase(row: ManifestRow, options: LoadOptions): Promise<
   const slices = Array.from({ length: sliceCount }, (_, k) => k)
   const images = preprocessSlices(canonical, frame, slices, options.spec)
   const labels = resampleLabelSlices(canonicalClasses, frame, slices)
-  return { row, sliceCount, images, labels, hasTarget: slicesWithTarget(labels, sliceCount, frame.width * frame.height), frame }
+  const hasTarget = slicesWithTarget(labels, sliceCount, frame.width * frame.height)
+  return { row, sliceCount, images, labels, hasTarget, frame, fingerprint: fingerprintScan(canonical) }
+}
+
+/** Computes a volume's fingerprint in one pass over its voxels. */
+export function fingerprintScan(volume: Volume): ScanFingerprint {
+  const hash = createHash('sha256')
+  const chunk = new Float64Array(65536)
+  const { data } = volume
+  for (let start = 0; start < data.length; start += chunk.length) {
+    const count = Math.min(chunk.length, data.length - start)
+    for (let i = 0; i < count; i++) chunk[i] = data[start + i]!
+    hash.update(new Uint8Array(chunk.buffer, 0, count * chunk.BYTES_PER_ELEMENT))
+  }
+  return { size: [...volume.size], spacingMm: [...volume.spacingMm], voxelHash: hash.digest('hex') }
+}
+
+/**
+ * Largest spacing difference, in mm, at which two fingerprints still name one scan. DICOM
+ * headers store positions rounded to 1e-3 mm, so a DICOM series and its NRRD copy can differ
+ * by about that much.
+ */
+const SAME_SPACING_TOLERANCE_MM = 0.01
+
+/**
+ * Finds the cases whose CTs have the same size, spacing and voxel values, each paired with the
+ * first earlier case of that scan. Returns the pairs in manifest order.
+ */
+export function findRepeatedScans(cases: readonly TrainingCase[]): Array<[TrainingCase, TrainingCase]> {
+  const earlierBySizeAndHash = new Map<string, TrainingCase[]>()
+  const pairs: Array<[TrainingCase, TrainingCase]> = []
+  for (const current of cases) {
+    const key = `${current.fingerprint.size.join('x')} ${current.fingerprint.voxelHash}`
+    const earlier = earlierBySizeAndHash.get(key) ?? []
+    const first = earlier.find((other) => sameSpacing(other.fingerprint.spacingMm, current.fingerprint.spacingMm))
+    if (first !== undefined) pairs.push([first, current])
+    earlierBySizeAndHash.set(key, [...earlier, current])
+  }
+  return pairs
+}
+
+function sameSpacing(a: Vec3, b: Vec3): boolean {
+  return a.every((spacing, axis) => Math.abs(spacing - b[axis]!) <= SAME_SPACING_TOLERANCE_MM)
 }
 
 /** Maps every label voxel to its class with the rule, or throws InputError naming the file. */

@@ -27,10 +27,10 @@ import { initialiseWeights, type NetworkWeights } from '../nn/weights.js'
 import { COLINET_INPUT, type NetworkInputSpec } from '../pipeline/preprocess.js'
 import { svgToPng } from '../report/rasterize.js'
 import { assembleBatch, splitBatch } from './batch.js'
-import { bytesPerSlice, describeCases, loadCases, type TrainingCase } from './dataset.js'
+import { bytesPerSlice, describeCases, findRepeatedScans, loadCases, type TrainingCase } from './dataset.js'
 import { exportCheckpoint } from './export.js'
 import { classNamesOf, runLabelRule } from './labels.js'
-import { readManifest } from './manifest.js'
+import { formatProblems, readManifest } from './manifest.js'
 import { appendEpochRecord, readEpochRecords, type EpochRecord } from './metrics-log.js'
 import { trainingCurvesSvg } from './plot.js'
 import { formatDuration, type TrainingProgress } from './progress.js'
@@ -121,6 +121,7 @@ async function prepareSession(options: TrainRunOptions): Promise<Session> {
     validationPatients: settings.validationPatients,
   })
   const validationSet = new Set(split.validation)
+  checkRepeatedScans(manifest.path, loaded.cases, validationSet, progress)
   const trainCases = loaded.cases.filter((c) => !validationSet.has(c.row.patient))
   const validationCases = loaded.cases.filter((c) => validationSet.has(c.row.patient))
   const sampler = new SliceSampler(trainCases, { targetFraction: settings.targetFraction, seed: settings.seed })
@@ -188,6 +189,29 @@ async function initialWeights(options: TrainRunOptions, classCount: number): Pro
   }
   const network = resolveHighResNetOptions({ channels: settings.channels, classes: classCount, dropoutRate: settings.dropout })
   return { weights: initialiseWeights(network, settings.seed) }
+}
+
+/**
+ * Rejects a scan listed in two rows on both sides of the split, because validation would then
+ * measure a scan seen in training. A scan listed twice on one side gets a warning, since it then
+ * counts twice in training or in the validation Dice.
+ */
+function checkRepeatedScans(manifestPath: string, cases: readonly TrainingCase[], validationPatients: ReadonlySet<string>, progress: TrainingProgress): void {
+  const crossing: string[] = []
+  for (const [first, second] of findRepeatedScans(cases)) {
+    const rows =
+      `rows ${first.row.row} and ${second.row.row} contain the same CT (size, spacing and voxel values): ` +
+      `${first.row.image} (patient ${first.row.patient}) and ${second.row.image} (patient ${second.row.patient})`
+    const firstValidates = validationPatients.has(first.row.patient)
+    if (firstValidates !== validationPatients.has(second.row.patient)) {
+      crossing.push(`${rows}, one in training and one in validation`)
+    } else {
+      progress.warn(`${manifestPath}: ${rows}, both in ${firstValidates ? 'validation' : 'training'}, so the scan counts twice; list it once`)
+    }
+  }
+  if (crossing.length > 0) {
+    throw new InputError(formatProblems(manifestPath, crossing, 'validation would measure scans seen in training; list each scan once, or give both rows one patient id'))
+  }
 }
 
 function checkSameRows(previous: RunRecord, rows: { image: string; patient: string }[]): void {

@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import { readVolume } from '../../src/io/read.js'
 import { planReorientation, toCanonical } from '../../src/pipeline/orientation.js'
 import { COLINET_INPUT } from '../../src/pipeline/preprocess.js'
-import { loadCase } from '../../src/train/dataset.js'
+import { findRepeatedScans, loadCase } from '../../src/train/dataset.js'
 import { runLabelRule } from '../../src/train/labels.js'
 import { requireSharedData } from '../support/data.js'
 
@@ -50,4 +50,18 @@ test('CIP chest case on the network grid', async (t) => {
   // Image and label stay aligned: labelled pixels are aerated lung, below -600 HU on average.
   const meanLungHu = (lungValueSum / gridPixels) * 1000
   assert.ok(meanLungHu < -600, `mean HU inside the lung label ${meanLungHu}`)
+})
+
+test('CIP NRRD and DICOM copy are one scan', async (t) => {
+  const nrrd = requireSharedData(t, 'ct/cip/ct-64.nrrd')
+  const dicom = requireSharedData(t, 'ct/cip/ct-64-dicom')
+  const label = requireSharedData(t, 'ct/cip/wholeLung-64.nrrd')
+  if (nrrd === undefined || dicom === undefined || label === undefined) return
+
+  const options = { task: 'lung' as const, classCount: 2, spec: COLINET_INPUT, defaultRule: runLabelRule('lung', 2, undefined) }
+  const fromNrrd = await loadCase({ row: 2, image: nrrd, label, patient: 'cip', centre: 'CIP' }, options)
+  const fromDicom = await loadCase({ row: 3, image: dicom, label, patient: 'cip-dicom', centre: 'CIP' }, options)
+  const pairs = findRepeatedScans([fromNrrd, fromDicom])
+  assert.equal(pairs.length, 1)
+  assert.deepEqual(pairs[0]!.map((found) => found.row.row), [2, 3])
 })

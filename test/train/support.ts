@@ -15,11 +15,12 @@ export interface TinyChest {
 }
 
 /**
- * Builds a synthetic chest: an elliptic body of +40 HU in air (-1000 HU), two elliptic lungs of
- * -850 HU, and a +20 HU lesion disc in the right lung of slices 2 and 3. The first and last
- * slices have no lung. `shift` moves the anatomy by whole voxels so patients differ.
+ * Builds a synthetic chest: an elliptic body (+40 HU by default) in air (-1000 HU), two elliptic
+ * lungs of -850 HU, and a +20 HU lesion disc in the right lung of slices 2 and 3. The first and
+ * last slices have no lung. `shift` moves the anatomy by whole voxels and `bodyHu` sets the
+ * body's HU, so patients differ.
  */
-export function tinyChest(shift = 0): TinyChest {
+export function tinyChest(shift = 0, bodyHu = 40): TinyChest {
   const [nx, ny, nz] = TINY_SIZE
   const geometry = { size: [...TINY_SIZE] as Vec3, spacingMm: [8, 8, 8] as Vec3, origin: [0, 0, 0] as Vec3, direction: Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]) }
   const ct: Volume<Int16Array> = { ...geometry, data: new Int16Array(nx * ny * nz).fill(-1000) }
@@ -33,7 +34,7 @@ export function tinyChest(shift = 0): TinyChest {
         const v = i + nx * (j + ny * k)
         const inBody = ((i - cx) / 16) ** 2 + ((j - cy) / 12) ** 2 <= 1
         if (!inBody) continue
-        ct.data[v] = 40
+        ct.data[v] = bodyHu
         if (k === 0 || k === nz - 1) continue
         const right = ((i - (cx - 7)) / 5) ** 2 + ((j - cy) / 7) ** 2 <= 1
         const left = ((i - (cx + 7)) / 5) ** 2 + ((j - cy) / 7) ** 2 <= 1
@@ -59,7 +60,8 @@ export async function writeTinyDataset(folder: string, patients: number, labels:
   mkdirSync(folder, { recursive: true })
   const lines = ['image,label,patient,centre']
   for (let p = 0; p < patients; p++) {
-    const chest = tinyChest((p % 3) - 1)
+    // Three shifts fit the grid; the body HU separates patients that share one.
+    const chest = tinyChest((p % 3) - 1, 40 + Math.floor(p / 3))
     await writeVolume(join(folder, `ct${p}.nii.gz`), chest.ct)
     await writeVolume(join(folder, `${labels}${p}.nii.gz`), chest[labels])
     lines.push(`ct${p}.nii.gz,${labels}${p}.nii.gz,patient${p},${p % 2 === 0 ? 'centre A' : 'centre B'}`)
