@@ -38,19 +38,20 @@ export async function checkFileNotTruncated(path: string, format: string): Promi
   const gzipName = path.toLowerCase().endsWith('.gz')
   if (format === 'NIfTI') {
     if (gzipName) await checkGzipNifti(path, format, fileBytes)
-    else checkLayout(path, format, fileBytes, niftiLayout(readStart(path, NIFTI2_HEADER_BYTES), false))
+    else checkLayout(path, format, fileBytes, niftiLayout(readBytes(path, 0, NIFTI2_HEADER_BYTES), false))
   } else if (format === 'NRRD' && path.toLowerCase().endsWith('.nrrd')) {
-    const layout = nrrdLayout(readStart(path, 65536))
+    const layout = nrrdLayout(readBytes(path, 0, 65536))
     if (layout?.gzip === true) await checkGzipData(path, format, fileBytes, layout)
     else checkLayout(path, format, fileBytes, layout)
   }
 }
 
-function readStart(path: string, length: number): Buffer {
+/** Reads up to `length` bytes from `position`, fewer at the end of the file. */
+function readBytes(path: string, position: number, length: number): Buffer {
   const buffer = Buffer.alloc(length)
   const descriptor = openSync(path, 'r')
   try {
-    return buffer.subarray(0, readSync(descriptor, buffer, 0, length, 0))
+    return buffer.subarray(0, readSync(descriptor, buffer, 0, length, position))
   } finally {
     closeSync(descriptor)
   }
@@ -123,15 +124,9 @@ interface Inflated {
  * the stream, fails this test and is then decompressed in full.
  */
 function hasGzipTrailerSize(path: string, fileBytes: number, expectedBytes: number): boolean {
+  // A gzip stream has a 10-byte header and an 8-byte trailer, so a shorter file has no trailer.
   if (fileBytes < 18) return false
-  const trailer = Buffer.alloc(4)
-  const descriptor = openSync(path, 'r')
-  try {
-    readSync(descriptor, trailer, 0, 4, fileBytes - 4)
-  } finally {
-    closeSync(descriptor)
-  }
-  return trailer.readUInt32LE(0) === expectedBytes % 2 ** 32
+  return readBytes(path, fileBytes - 4, 4).readUInt32LE(0) === expectedBytes % 2 ** 32
 }
 
 /**
@@ -139,7 +134,7 @@ function hasGzipTrailerSize(path: string, fileBytes: number, expectedBytes: numb
  * lets zlib return what it decoded from input that stops in mid-stream instead of failing.
  */
 function inflateStart(path: string, offset: number): Buffer {
-  const compressed = readStart(path, offset + 4096).subarray(offset)
+  const compressed = readBytes(path, offset, 4096)
   try {
     return gunzipSync(compressed, { finishFlush: zlibConstants.Z_SYNC_FLUSH })
   } catch {
@@ -203,7 +198,7 @@ function niftiDataLayout(dims: number[], bitsPerVoxel: number, dataOffset: numbe
   return { dataOffset, dataBytes: Math.ceil((voxelCount * bitsPerVoxel) / 8), sizes, bytesPerVoxel: bitsPerVoxel / 8, gzip, gzipStart: 0 }
 }
 
-/** Bytes per voxel of each NRRD type name (the NRRD0004 specification lists these spellings). */
+/** Bytes per voxel of the NRRD type names, with their alternative spellings. */
 const NRRD_TYPE_BYTES: Record<string, number> = {}
 for (const [bytes, names] of [
   [1, 'signed char,int8,int8_t,uchar,unsigned char,uint8,uint8_t'],

@@ -123,9 +123,18 @@ async function writeCut(folder: string, name: string, keep: (length: number) => 
   return { path, length }
 }
 
-test('cut gzip files name expected bytes', async () => {
+/** Runs `check` with a new temporary folder, which is removed afterwards. */
+async function inTemporaryFolder(check: (folder: string) => Promise<void>): Promise<void> {
   const folder = mkdtempSync(join(tmpdir(), 'colinet-io-'))
   try {
+    await check(folder)
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
+}
+
+test('cut gzip files name expected bytes', () =>
+  inTemporaryFolder(async (folder) => {
     for (const [name, format] of [['cut.nii.gz', 'NIfTI'], ['cut.nrrd', 'NRRD']]) {
       const { path, length } = await writeCut(folder, name, (whole) => Math.floor(whole / 2))
       // 32 x 32 x 8 int16 voxels: 16384 bytes of voxel data.
@@ -137,31 +146,20 @@ test('cut gzip files name expected bytes', async () => {
         return true
       })
     }
-  } finally {
-    rmSync(folder, { recursive: true, force: true })
-  }
-})
+  }))
 
-test('cut .nii names bytes found', async () => {
-  const folder = mkdtempSync(join(tmpdir(), 'colinet-io-'))
-  try {
+test('cut .nii names bytes found', () =>
+  inTemporaryFolder(async (folder) => {
     // The NIfTI-1 header with its 4 extension bytes takes 352 bytes, so 352 + 10000 bytes contain 10000 of the 16384.
     const { path } = await writeCut(folder, 'cut.nii', () => 352 + 10000)
     await assert.rejects(readVolume(path), /the file is cut short: it contains 10000 of the 16384 bytes of voxel data that its header calls for \(32 x 32 x 8 voxels of 2 bytes\); the file is 10352 bytes long/)
-  } finally {
-    rmSync(folder, { recursive: true, force: true })
-  }
-})
+  }))
 
-test('gzip cut inside NIfTI header', async () => {
-  const folder = mkdtempSync(join(tmpdir(), 'colinet-io-'))
-  try {
+test('gzip cut inside NIfTI header', () =>
+  inTemporaryFolder(async (folder) => {
     const { path } = await writeCut(folder, 'header.nii.gz', () => 30)
     await assert.rejects(readVolume(path), /the file is cut short: its gzip stream ends after \d+ bytes, inside the 348-byte NIfTI header; the file is 30 bytes long/)
-  } finally {
-    rmSync(folder, { recursive: true, force: true })
-  }
-})
+  }))
 
 test('CIP NRRD and its DICOM copy give one volume', async (t) => {
   const nrrdPath = requireSharedData(t, 'ct/cip/ct-64.nrrd')
