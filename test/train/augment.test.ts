@@ -146,18 +146,26 @@ test('blur keeps a constant slice constant', () => {
   assert.ok(largest < 1e-6, `largest change ${largest}, edges included`)
 })
 
-test('blur range drawn only when set', () => {
-  const withoutBlur = DEFAULT_AUGMENTATION
-  const withBlur = { ...DEFAULT_AUGMENTATION, blurSigmaPixels: 1.5 }
-  const drawn = new SeededRandom(5)
-  const reference = new SeededRandom(5)
-  assert.equal(drawTransform(drawn, withoutBlur).blurSigmaPixels, 0)
-  for (let k = 0; k < 4; k++) reference.uniform()
-  assert.equal(drawn.uniform(), reference.uniform(), 'four numbers drawn, as before the blur existed')
+test('optional ranges drawn only when set', () => {
+  // Each optional range draws no number when off, so runs without it keep their transforms;
+  // when on, the draws cover the range: blur from [0, 1.5], lung shift from [-80, 80].
+  const cases = [
+    { name: 'blur', ranges: { ...DEFAULT_AUGMENTATION, blurSigmaPixels: 1.5 }, pick: (t: SliceTransform) => t.blurSigmaPixels, low: 0, high: 1.5 },
+    { name: 'lung shift', ranges: { ...DEFAULT_AUGMENTATION, lungShiftHu: 80 }, pick: (t: SliceTransform) => t.lungShiftHu, low: -80, high: 80 },
+  ]
+  for (const { name, ranges, pick, low, high } of cases) {
+    const drawn = new SeededRandom(5)
+    const reference = new SeededRandom(5)
+    assert.equal(pick(drawTransform(drawn, DEFAULT_AUGMENTATION)), 0, `${name} off by default`)
+    for (let k = 0; k < 4; k++) reference.uniform()
+    assert.equal(drawn.uniform(), reference.uniform(), `${name}: four numbers drawn, as before it existed`)
 
-  const sigmas = Array.from({ length: 200 }, () => drawTransform(drawn, withBlur).blurSigmaPixels)
-  assert.ok(sigmas.every((sigma) => sigma >= 0 && sigma <= 1.5), 'every sigma within [0, range]')
-  assert.ok(Math.max(...sigmas) > 1.35, `largest sigma ${Math.max(...sigmas)}`)
+    const values = Array.from({ length: 200 }, () => pick(drawTransform(drawn, ranges)))
+    assert.ok(values.every((value) => value >= low && value <= high), `${name}: every value within [${low}, ${high}]`)
+    const margin = 0.1 * (high - low)
+    assert.ok(Math.min(...values) < low + margin, `${name}: smallest ${Math.min(...values)}`)
+    assert.ok(Math.max(...values) > high - margin, `${name}: largest ${Math.max(...values)}`)
+  }
 })
 
 test('lung shift weight at its corners', () => {
@@ -200,16 +208,3 @@ test('lung shift keeps the order of HU values', () => {
   }
 })
 
-test('lung shift drawn only when set', () => {
-  const withShift = { ...DEFAULT_AUGMENTATION, lungShiftHu: 80 }
-  const drawn = new SeededRandom(7)
-  const reference = new SeededRandom(7)
-  assert.equal(drawTransform(drawn, DEFAULT_AUGMENTATION).lungShiftHu, 0)
-  for (let k = 0; k < 4; k++) reference.uniform()
-  assert.equal(drawn.uniform(), reference.uniform(), 'four numbers drawn, as before the shift existed')
-
-  const shifts = Array.from({ length: 200 }, () => drawTransform(drawn, withShift).lungShiftHu)
-  assert.ok(shifts.every((shift) => shift >= -80 && shift <= 80), 'every shift within [-range, range]')
-  assert.ok(Math.min(...shifts) < -70, `smallest shift ${Math.min(...shifts)}`)
-  assert.ok(Math.max(...shifts) > 70, `largest shift ${Math.max(...shifts)}`)
-})
