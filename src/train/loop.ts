@@ -242,6 +242,7 @@ async function trainEpochs(session: Session, options: TrainRunOptions): Promise<
   let lastCheckpointAt = performance.now()
   const steps = sampler.stepsPerEpoch(settings.batchSize, settings.stepsPerEpoch)
   const timing = { stepSeconds: NaN, validationSeconds: NaN }
+  let timedSteps = 0
   let stoppedBy: TrainOutcome['stoppedBy'] = 'finished'
 
   epochs: for (let epoch = record.progress.epochsCompleted + 1; epoch <= settings.epochs; epoch++) {
@@ -260,7 +261,11 @@ async function trainEpochs(session: Session, options: TrainRunOptions): Promise<
       const batch = assembleBatch(session.trainCases, batches[step]!, session.spec, settings.augmentation ?? undefined, mixSeed(settings.seed, epoch * 1_000_003 + step))
       const result = await trainStep(trainer, batch, settings.accumulate)
       const stepSeconds = (performance.now() - stepStart) / 1000
-      timing.stepSeconds = Number.isNaN(timing.stepSeconds) ? stepSeconds : 0.8 * timing.stepSeconds + 0.2 * stepSeconds
+      // The first step of a session also builds the training graphs and loads them into ONNX
+      // Runtime, which for a small network takes longer than many steps, so the average of the
+      // progress line restarts at the second step.
+      timedSteps++
+      timing.stepSeconds = timedSteps <= 2 ? stepSeconds : 0.8 * timing.stepSeconds + 0.2 * stepSeconds
 
       const p = record.progress
       p.stepsIntoEpoch = step + 1
