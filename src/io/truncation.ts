@@ -145,15 +145,15 @@ function inflateStart(path: string, offset: number): Buffer {
 /** Decompresses the gzip stream that starts at `offset` and counts its bytes, keeping only the first `keep`. */
 async function inflate(path: string, offset: number, keep: number): Promise<Inflated> {
   let bytes = 0
-  const kept: Buffer[] = []
-  let keptBytes = 0
+  const startChunks: Buffer[] = []
+  let startBytes = 0
   try {
     await pipeline(createReadStream(path, { start: offset }), createGunzip(), async (chunks: AsyncIterable<Buffer>) => {
       for await (const chunk of chunks) {
         bytes += chunk.length
-        if (keptBytes < keep) {
-          kept.push(chunk.subarray(0, keep - keptBytes))
-          keptBytes += kept.at(-1)!.length
+        if (startBytes < keep) {
+          startChunks.push(chunk.subarray(0, keep - startBytes))
+          startBytes += startChunks.at(-1)!.length
         }
       }
     })
@@ -161,9 +161,9 @@ async function inflate(path: string, offset: number, keep: number): Promise<Infl
     const code = (error as NodeJS.ErrnoException).code
     // zlib reports a stream that stops before its end as Z_BUF_ERROR ("unexpected end of file").
     const failure = code === 'Z_BUF_ERROR' ? 'truncated' : (error as Error).message
-    return { bytes, start: Buffer.concat(kept), failure }
+    return { bytes, start: Buffer.concat(startChunks), failure }
   }
-  return { bytes, start: Buffer.concat(kept) }
+  return { bytes, start: Buffer.concat(startChunks) }
 }
 
 /**

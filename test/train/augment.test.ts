@@ -147,8 +147,8 @@ test('blur keeps a constant slice constant', () => {
 })
 
 test('optional ranges drawn only when set', () => {
-  // Each optional range draws no number when off, so runs without it keep their transforms;
-  // when on, the draws cover the range: blur from [0, 1.5], lung shift from [-80, 80].
+  // An optional range that is off draws no number, so runs without it keep their transforms.
+  // One that is on covers its range: blur from [0, 1.5], lung shift from [-80, 80].
   const cases = [
     { name: 'blur', ranges: { ...DEFAULT_AUGMENTATION, blurSigmaPixels: 1.5 }, pick: (t: SliceTransform) => t.blurSigmaPixels, low: 0, high: 1.5 },
     { name: 'lung shift', ranges: { ...DEFAULT_AUGMENTATION, lungShiftHu: 80 }, pick: (t: SliceTransform) => t.lungShiftHu, low: -80, high: 80 },
