@@ -83,6 +83,7 @@ async function checkGzipNifti(path: string, format: string, fileBytes: number): 
   checkInflated(path, format, fileBytes, layout, inflated)
 }
 
+/** Checks NRRD gzip data, decompressing them only when the gzip trailer's size does not match. */
 async function checkGzipData(path: string, format: string, fileBytes: number, layout: DataLayout): Promise<void> {
   if (hasGzipTrailerSize(path, fileBytes, layout.dataBytes)) return
   checkInflated(path, format, fileBytes, layout, await inflate(path, layout.gzipStart, 0))
