@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
+import { isProbabilityThreshold } from '../nn/metadata.js'
 import { InputError } from '../errors.js'
 import { readVolume } from '../io/read.js'
 import { StagedOutput } from '../io/output-folder.js'
@@ -32,6 +33,9 @@ Options:
                           series with the most slices)
       --lung-model <file> ONNX lung model (default: models/lung.onnx)
       --lesion-model <file> ONNX lesion model (default: models/lesion.onnx)
+      --lesion-threshold <p> lesion probability above which a pixel is lesion (default: the
+                          threshold stored in the lesion model, else 0.5); lower finds
+                          fainter lesions and marks more normal lung
       --batch-size <n>    slices per network run (default 8)
       --threads <n>       threads per network run (default: number of cores)
       --force             overwrite existing output files
@@ -164,6 +168,14 @@ export async function segmentAndWrite(
   }
 }
 
+/** Parses a probability threshold option: a number strictly between 0 and 1. */
+export function parseThreshold(text: string | undefined, option: string): number | undefined {
+  if (text === undefined) return undefined
+  const value = Number(text)
+  if (text.trim() === '' || !isProbabilityThreshold(value)) throw new InputError(`${option} expects a probability between 0 and 1 (exclusive), got "${text}"`)
+  return value
+}
+
 /** Loads the lung and lesion models named by the options, or the built-in ones. */
 export async function loadModels(
   lungPath: string | undefined,
@@ -193,6 +205,7 @@ export async function runSegmentCommand(argv: string[]): Promise<number> {
       series: { type: 'string' },
       'lung-model': { type: 'string' },
       'lesion-model': { type: 'string' },
+      'lesion-threshold': { type: 'string' },
       'batch-size': { type: 'string' },
       threads: { type: 'string' },
       force: { type: 'boolean' },
@@ -220,6 +233,7 @@ export async function runSegmentCommand(argv: string[]): Promise<number> {
     progress: new Progress(verbosityOf(values)),
   }
   const threads = values.threads === undefined ? undefined : parsePositiveInteger(values.threads, '--threads', 1)
+  const lesionThreshold = parseThreshold(values['lesion-threshold'], '--lesion-threshold')
   // Fail on an existing output before the slow steps.
   StagedOutput.checkWritable(options.outputFolder, outputFileNames(options.format).all, options.force)
 
@@ -230,6 +244,10 @@ export async function runSegmentCommand(argv: string[]): Promise<number> {
   for (const warning of read.warnings) options.progress.warn(warning)
 
   const models = await loadModels(values['lung-model'], values['lesion-model'], threads)
+  if (lesionThreshold !== undefined) {
+    models.lesion.threshold = lesionThreshold
+    models.lesion.thresholdSource = '--lesion-threshold'
+  }
   try {
     const { report } = await segmentAndWrite(
       read.volume,

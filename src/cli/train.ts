@@ -33,7 +33,7 @@ export const TRAIN_DEFAULTS = {
 
 export const TRAIN_USAGE = `Usage: colinet train --task <lung|lesion> --data <manifest.csv> -o <run folder> [options]
        colinet train --resume <run folder> [--epochs <n>] [--max-hours <h>] [--threads <n>]
-       colinet train --export <run folder> -o <model.onnx> [--checkpoint best|last] [--force]
+       colinet train --export <run folder> -o <model.onnx> [--checkpoint best|last] [--threshold <p>] [--force]
 
 Trains a COLI-Net segmentation network on CTs with labels listed in a manifest (CSV with
 columns image, label, patient, centre and an optional label_map; see docs/training.md).
@@ -98,6 +98,8 @@ Run:
       --threads <n>               threads per network run (default: number of cores)
       --export <folder>           write a run's checkpoint as an ONNX model to -o
       --checkpoint <best|last>    which checkpoint --export writes (default best)
+      --threshold <p>             export: probability above which segment counts a pixel
+                                  as lung or lesion, stored in the model (default 0.5)
       --force                     new run: replace the run files in the folder; export:
                                   overwrite the output file
   -q, --quiet                     print no progress on stderr
@@ -137,6 +139,7 @@ const OPTIONS = {
   threads: { type: 'string' },
   export: { type: 'string' },
   checkpoint: { type: 'string' },
+  threshold: { type: 'string' },
   force: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   verbose: { type: 'boolean', short: 'v' },
@@ -157,6 +160,9 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length > 0) throw new InputError(`unexpected argument ${positionals[0]}; colinet train takes options only (see colinet train --help)`)
   if (values.export !== undefined) return exportCommand(values)
+  for (const option of ['checkpoint', 'threshold'] as const) {
+    if (values[option] !== undefined) throw new InputError(`--${option} is an option of --export; add --export <run folder> or leave it out`)
+  }
 
   const progress = new TrainingProgress(verbosityOf(values))
   const threads = parseNumber(values.threads, '--threads', { integer: true, min: 1 }) ?? os.availableParallelism()
@@ -271,8 +277,10 @@ async function exportCommand(values: Values): Promise<number> {
   readRunRecord(folder)
   const checkpoint = join(folder, which === 'best' ? RUN_FILES.best : RUN_FILES.last)
   if (!existsSync(checkpoint)) throw new InputError(`${folder} has no ${which}.ckpt yet${which === 'best' ? ' (no epoch was validated); try --checkpoint last' : ''}`)
-  const metadata = await exportCheckpoint(checkpoint, output, values.force === true)
-  process.stdout.write(`wrote ${output}: ${metadata.task} model, classes ${metadata.classes.join(', ')}, input ${metadata.inputWidth} x ${metadata.inputHeight}\n`)
+  const threshold = parseNumber(values.threshold, '--threshold', { min: 0, max: 1, exclusiveMin: true, exclusiveMax: true })
+  const metadata = await exportCheckpoint(checkpoint, output, { force: values.force === true, threshold })
+  const thresholdNote = metadata.threshold === undefined ? '' : `, threshold ${metadata.threshold}`
+  process.stdout.write(`wrote ${output}: ${metadata.task} model, classes ${metadata.classes.join(', ')}, input ${metadata.inputWidth} x ${metadata.inputHeight}${thresholdNote}\n`)
   return 0
 }
 

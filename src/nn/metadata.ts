@@ -36,7 +36,15 @@ export interface ModelMetadata {
   architecture?: HighResNetOptions
   /** True when BN layers that follow a convolution are folded into it. */
   batchNormFolded?: boolean
+  /**
+   * Probability of the structure (1 - P(background)) above which a pixel is counted as the
+   * structure. Segment uses 0.5 when the model does not set it.
+   */
+  threshold?: number
 }
+
+/** Threshold of a model that does not set one. */
+export const DEFAULT_THRESHOLD = 0.5
 
 const KEY = {
   task: 'colinet.task',
@@ -49,6 +57,7 @@ const KEY = {
   trainingData: 'colinet.trainingData',
   architecture: 'colinet.architecture',
   batchNormFolded: 'colinet.batchNormFolded',
+  threshold: 'colinet.threshold',
 } as const
 
 export function toMetadataProps(metadata: ModelMetadata): Record<string, string> {
@@ -64,6 +73,7 @@ export function toMetadataProps(metadata: ModelMetadata): Record<string, string>
   if (metadata.trainingData !== undefined) props[KEY.trainingData] = metadata.trainingData
   if (metadata.architecture !== undefined) props[KEY.architecture] = JSON.stringify(metadata.architecture)
   if (metadata.batchNormFolded !== undefined) props[KEY.batchNormFolded] = String(metadata.batchNormFolded)
+  if (metadata.threshold !== undefined) props[KEY.threshold] = String(metadata.threshold)
   return props
 }
 
@@ -104,5 +114,18 @@ export function parseMetadataProps(props: Record<string, string>, classCount: nu
   if (props[KEY.trainingData] !== undefined) metadata.trainingData = props[KEY.trainingData]
   if (props[KEY.architecture] !== undefined) metadata.architecture = json<HighResNetOptions>(KEY.architecture, undefined as never)
   if (props[KEY.batchNormFolded] !== undefined) metadata.batchNormFolded = props[KEY.batchNormFolded] === 'true'
+  const threshold = props[KEY.threshold]
+  if (threshold !== undefined) {
+    const value = Number(threshold)
+    if (!isProbabilityThreshold(value)) {
+      throw new InputError(`${source}: metadata ${KEY.threshold} should be a number between 0 and 1 (exclusive), found ${JSON.stringify(threshold)}`)
+    }
+    metadata.threshold = value
+  }
   return metadata
+}
+
+/** True for a usable probability threshold: a number strictly between 0 and 1. */
+export function isProbabilityThreshold(value: number): boolean {
+  return Number.isFinite(value) && value > 0 && value < 1
 }

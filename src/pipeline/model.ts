@@ -3,6 +3,9 @@
  * probabilities out. Class 0 is background; the pipeline takes 1 - P(background) as the
  * probability of the structure the network finds (lung or lesion).
  */
+/** Origin of a model's threshold: its metadata, the 0.5 default, or an option of the command. */
+export type ThresholdSource = 'model metadata' | 'default' | `--${string}`
+
 export interface SegmentationModel {
   /** File name or label used in reports. */
   name: string
@@ -13,6 +16,10 @@ export interface SegmentationModel {
   inputHeight: number
   inputWidth: number
   classCount: number
+  /** Probability of the structure above which a pixel is counted as the structure. */
+  threshold: number
+  /** Origin of the threshold, for the report. */
+  thresholdSource: ThresholdSource
   /**
    * Runs `count` slices of `inputHeight · inputWidth` values and returns probabilities as
    * `count · classCount · inputHeight · inputWidth` values (NCHW).

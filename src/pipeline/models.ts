@@ -1,6 +1,7 @@
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { InputError } from '../errors.js'
+import { DEFAULT_THRESHOLD } from '../nn/metadata.js'
 import { SegmentationSession } from '../nn/session.js'
 import type { SegmentationModel } from './model.js'
 
@@ -66,6 +67,8 @@ export async function loadSegmentationModel(path: string | Uint8Array, name: str
     inputHeight: height,
     inputWidth: width,
     classCount: session.classes,
+    threshold: metadata.threshold ?? DEFAULT_THRESHOLD,
+    thresholdSource: metadata.threshold === undefined ? 'default' : 'model metadata',
     run: (batch, count) => session.run(batch, count, height, width),
     dispose: () => session.release(),
   }

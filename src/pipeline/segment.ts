@@ -83,7 +83,7 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   // The lung at a low probability threshold bounds where lesions may extend the lung (see joinLesionsToLung).
   const looseLung = new Uint8Array(nx * ny * nz)
   for (let k = 0; k < nz; k++) {
-    probabilitiesToSlice(lungProbability, k * plane, frame, nx, ny, lungMask, k * nx * ny)
+    probabilitiesToSlice(lungProbability, k * plane, frame, nx, ny, lungMask, k * nx * ny, 1, options.lungModel.threshold)
     probabilitiesToSlice(lungProbability, k * plane, frame, nx, ny, looseLung, k * nx * ny, 1, LESION_JOIN_LUNG_PROBABILITY)
   }
   lungProbability = undefined
@@ -111,7 +111,8 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
 
   // The raw lung mask is no longer needed: its buffer becomes the lesion mask.
   const lesionMask = lungMask.fill(0)
-  lungSlices.forEach((k, s) => probabilitiesToSlice(lesionProbability, s * lesionPlane, lesionFrame, nx, ny, lesionMask, k * nx * ny))
+  const lesionThreshold = options.lesionModel.threshold
+  lungSlices.forEach((k, s) => probabilitiesToSlice(lesionProbability, s * lesionPlane, lesionFrame, nx, ny, lesionMask, k * nx * ny, 1, lesionThreshold))
   // Consolidation against the chest wall leaves a bite in the lung outline that the lung network
   // may give almost no lung probability, so the bites bound the lesions too. Only slices with
   // lesion outside both bounds need them.

@@ -11,6 +11,10 @@ export interface ModelDescription {
   name: string
   version: string
   trained: boolean
+  /** Probability above which a pixel was counted as lung or lesion. */
+  threshold: number
+  /** 'model metadata', 'default' (0.5) or the option that set the threshold. */
+  thresholdSource: string
 }
 
 /** Everything `colinet segment` reports about one CT; written as report.json and report.csv. */
@@ -53,7 +57,7 @@ export interface ReportInputs {
 }
 
 function describeModel(model: SegmentationModel): ModelDescription {
-  return { name: model.name, version: model.version, trained: model.trained }
+  return { name: model.name, version: model.version, trained: model.trained, threshold: model.threshold, thresholdSource: model.thresholdSource }
 }
 
 /** Warning for each model whose weights are untrained, so no one mistakes its output for a result. */
@@ -123,10 +127,11 @@ export function measurementCautions(lesionModel: SegmentationModel, measurements
 
 /**
  * Returns the caution for a lesion mask of the built-in lesion model that is no larger than what
- * that model marks in lungs without pneumonia. Other models get none, because their range is not measured.
+ * that model marks in lungs without pneumonia. Other models, and the built-in one at a threshold
+ * set by an option, get none, because their range is not measured.
  */
 export function lesionVolumeCautions(lesionModel: SegmentationModel, measurements: LungMeasurements): string[] {
-  if (lesionModel.name !== BUILT_IN_LESION_MODEL_NAME) return []
+  if (lesionModel.name !== BUILT_IN_LESION_MODEL_NAME || lesionModel.thresholdSource.startsWith('--')) return []
   const caution = describeLesionWithinFalsePositiveRange(measurements.lesionVolumeMl.total, measurements.lungVolumeMl.total)
   return caution === undefined ? [] : [caution]
 }
@@ -135,7 +140,8 @@ export function lesionVolumeCautions(lesionModel: SegmentationModel, measurement
  * Rounding of the numbers in report.csv, by dotted column name (report.json keeps full precision).
  * Each resolution is finer than the accuracy of the measurement: volumes to 0.01 mL, percentages
  * to 0.01 %, HU to 0.1 HU, times to 0.01 s and geometry to 1e-6 (mm or direction cosine).
- * Radiomic features, whose scale runs from 1e-3 to 1e12, keep 6 significant digits. Counts stay whole.
+ * Radiomic features, whose scale runs from 1e-3 to 1e12, and model thresholds keep 6 significant
+ * digits. Counts stay whole.
  */
 const REPORT_CSV_PRECISION: ReadonlyArray<[RegExp, CsvPrecision]> = [
   [/^input\.size$|^slices\.|^measurements\.(lung|lesion)Hu\.voxels$/, { decimals: 0 }],
@@ -146,6 +152,7 @@ const REPORT_CSV_PRECISION: ReadonlyArray<[RegExp, CsvPrecision]> = [
   [/^radiomics\./, { significantDigits: 6 }],
   [/^timingSeconds\./, { decimals: 2 }],
   [/^nonNetworkTimeFraction$/, { decimals: 4 }],
+  [/^models\.(lung|lesion)\.threshold$/, { significantDigits: 6 }],
 ]
 
 /** Returns the rounding of a report.csv column, or undefined for a column written in full. */

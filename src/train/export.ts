@@ -26,17 +26,25 @@ export function completeMetadata(partial: Partial<ModelMetadata> | undefined, cl
   }
 }
 
+export interface ExportOptions {
+  /** Overwrite an existing output file. */
+  force?: boolean
+  /** Probability threshold segment applies to the model's output; stored in its metadata. */
+  threshold?: number
+}
+
 /**
  * Writes the checkpoint at `checkpointPath` as an ONNX inference model at `outputPath`
  * (through a temporary file and a rename). Throws InputError when the output exists and
  * `force` is off, or when the checkpoint cannot be read.
  */
-export async function exportCheckpoint(checkpointPath: string, outputPath: string, force: boolean): Promise<ModelMetadata> {
-  if (existsSync(outputPath) && !force) {
+export async function exportCheckpoint(checkpointPath: string, outputPath: string, options: ExportOptions = {}): Promise<ModelMetadata> {
+  if (existsSync(outputPath) && options.force !== true) {
     throw new InputError(`${outputPath} already exists; use --force to overwrite it, or choose another path with -o`)
   }
   const checkpoint = await loadCheckpoint(checkpointPath)
   const metadata = completeMetadata(checkpoint.model, checkpoint.weights.options.classes)
+  if (options.threshold !== undefined) metadata.threshold = options.threshold
   const bytes = buildInferenceModel(checkpoint.weights, metadata, { foldBatchNorm: false })
   writeFileAtomic(outputPath, bytes)
   return metadata

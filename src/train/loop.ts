@@ -455,7 +455,7 @@ async function exportBest(session: Session, folder: string): Promise<string> {
   const source = existsSync(bestPath) ? bestPath : lastPath
   if (!existsSync(source)) return ''
   const modelPath = join(folder, RUN_FILES.model)
-  await exportCheckpoint(source, modelPath, true)
+  await exportCheckpoint(source, modelPath, { force: true })
   session.progress.log(`exported ${basename(source)} as ${modelPath}${source === lastPath ? ' (no validated epoch yet, so the last weights)' : ''}`)
   return modelPath
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
@@ -86,4 +86,46 @@ test('negative option value gets a hint', () => {
   assert.equal(run.status, 2)
   assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr)
   assert.match(run.stderr, /--threads is followed by an argument that starts with "-": write such a value as --threads=<value>/)
+})
+
+test('lesion threshold option overrides model', async () => {
+  // A sphere of radius 20 mm at -680 HU in the right lung, to which the lesion band model
+  // [-700, -300] HU gives σ(60 · 0.02) = 0.77: lesion at 0.5, none at 0.9.
+  const chest = createAnalyticChest([64, 56, 12], [5, 5, 8])
+  const [nx, ny, nz] = chest.ct.size
+  const centre = [(nx - 1) / 2 - 0.2 * nx, (ny - 1) / 2 + 0.05 * ny, (nz - 1) / 2 - 0.06 * nz]
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++) {
+        if (((i - centre[0]) * 5) ** 2 + ((j - centre[1]) * 5) ** 2 + ((k - centre[2]) * 8) ** 2 <= 20 ** 2) chest.ct.data[i + nx * (j + ny * k)] = -680
+      }
+    }
+  }
+  const input = join(folder, 'threshold.nii.gz')
+  await writeVolume(input, chest.ct)
+  const models = ['--lung-model', join(folder, 'lung.onnx'), '--lesion-model', join(folder, 'lesion.onnx')]
+  const atDefault = runColinet(['segment', input, '-o', join(folder, 'threshold-default'), '--quiet', '--json', ...models])
+  assert.equal(atDefault.status, 0, atDefault.stderr)
+  const strict = runColinet(['segment', input, '-o', join(folder, 'threshold-0.9'), '--quiet', '--json', '--lesion-threshold', '0.9', ...models])
+  assert.equal(strict.status, 0, strict.stderr)
+
+  const defaultReport = JSON.parse(atDefault.stdout)
+  const strictReport = JSON.parse(strict.stdout)
+  assert.deepEqual([defaultReport.models.lesion.threshold, defaultReport.models.lesion.thresholdSource], [0.5, 'default'])
+  assert.deepEqual([strictReport.models.lesion.threshold, strictReport.models.lesion.thresholdSource], [0.9, '--lesion-threshold'])
+  assert.deepEqual([strictReport.models.lung.threshold, strictReport.models.lung.thresholdSource], [0.5, 'default'])
+  // The sphere is 4/3 π 20³ mm³ = 33.5 mL; the voxelised one is within a few mL of it.
+  const lesionMl = (report: { measurements: { lesionVolumeMl: { total: number } } }) => report.measurements.lesionVolumeMl.total
+  assert.ok(Math.abs(lesionMl(defaultReport) - 33.5) < 8, `${lesionMl(defaultReport)} mL at 0.5`)
+  assert.equal(lesionMl(strictReport), 0)
+})
+
+test('lesion threshold outside (0, 1) rejected', () => {
+  for (const text of ['1', '0', '1.5', 'most']) {
+    const output = join(folder, `bad-threshold-${text}`)
+    const run = runColinet(['segment', 'chest.nii.gz', '-o', output, `--lesion-threshold=${text}`])
+    assert.equal(run.status, 2)
+    assert.match(run.stderr, new RegExp(`--lesion-threshold expects a probability between 0 and 1 \\(exclusive\\), got "${text}"`))
+    assert.equal(existsSync(output), false)
+  }
 })

@@ -23,11 +23,13 @@ test('caution bounds: empty, at and above the range', () => {
   assert.equal(describeLesionWithinFalsePositiveRange(66.4, 4000), undefined)
 })
 
-test('caution only for the built-in lesion model', () => {
+test('caution only for built-in threshold', () => {
   const measurements = { lesionVolumeMl: { total: 10, right: 10, left: 0 }, lungVolumeMl: { total: 5000, right: 2500, left: 2500 } } as unknown as LungMeasurements
-  const model = (name: string) => ({ name }) as SegmentationModel
-  assert.equal(lesionVolumeCautions(model(BUILT_IN_LESION_MODEL_NAME), measurements).length, 1)
-  assert.deepEqual(lesionVolumeCautions(model('runs/lesion/best.onnx'), measurements), [])
+  const model = (name: string, thresholdSource: SegmentationModel['thresholdSource']) => ({ name, thresholdSource }) as SegmentationModel
+  assert.equal(lesionVolumeCautions(model(BUILT_IN_LESION_MODEL_NAME, 'model metadata'), measurements).length, 1)
+  assert.equal(lesionVolumeCautions(model(BUILT_IN_LESION_MODEL_NAME, 'default'), measurements).length, 1)
+  assert.deepEqual(lesionVolumeCautions(model(BUILT_IN_LESION_MODEL_NAME, '--lesion-threshold'), measurements), [])
+  assert.deepEqual(lesionVolumeCautions(model('runs/lesion/best.onnx', 'model metadata'), measurements), [])
 })
 
 test('segment cautions on the lesion-free CIP scan', (t) => {

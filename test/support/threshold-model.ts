@@ -6,8 +6,9 @@ import { toMetadataProps, DEFAULT_PREPROCESSING } from '../../src/nn/metadata.js
  * foreground probability of a pixel is σ(k(x - low))·σ(k(high - x)) on the preprocessed value x
  * (HU / 1000), so a band of HU is foreground. With the band [-950, -500] HU it finds aerated lung
  * but not the air outside the body; tests use it to check the pipeline's geometry exactly.
+ * `threshold`, when given, is stored in the metadata as the model's probability threshold.
  */
-export function createHuBandModel(lowHu: number, highHu: number, task = 'lung', sharpness = 60): Uint8Array {
+export function createHuBandModel(lowHu: number, highHu: number, task = 'lung', sharpness = 60, threshold?: number): Uint8Array {
   const graph = new GraphBuilder('hu_band')
   const image = graph.addInput('image', 'float32', ['batch', 1, 'height', 'width'])
   const k = graph.constantFloat(sharpness)
@@ -25,6 +26,7 @@ export function createHuBandModel(lowHu: number, highHu: number, task = 'lung', 
     preprocessing: DEFAULT_PREPROCESSING,
     trained: true,
     trainingData: `none: HU band ${lowHu}..${highHu}`,
+    ...(threshold === undefined ? {} : { threshold }),
   })
   return serializeModel(graph, { metadata })
 }

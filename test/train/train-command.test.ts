@@ -181,6 +181,26 @@ test('export command writes a model', async () => {
   await assert.rejects(() => runTrainCommand(['--export', join(root, 'lung-run'), '-o', output]), /already exists; use --force/)
 })
 
+test('export stores a threshold for segment', async () => {
+  const output = join(root, 'exported-0.8.onnx')
+  assert.equal(await runTrainCommand(['--export', join(root, 'lung-run'), '-o', output, '--checkpoint', 'last', '--threshold', '0.8', '--quiet']), 0)
+  const model = await loadSegmentationModel(output, 'exported-0.8.onnx')
+  assert.equal(model.threshold, 0.8)
+  assert.equal(model.thresholdSource, 'model metadata')
+  await model.dispose()
+  for (const text of ['1', '0', '-0.2', 'half']) {
+    await assert.rejects(
+      () => runTrainCommand(['--export', join(root, 'lung-run'), '-o', join(root, 'unused.onnx'), `--threshold=${text}`]),
+      new RegExp(`--threshold expects a number > 0 and < 1, got "${text}"`),
+    )
+  }
+  assert.equal(existsSync(join(root, 'unused.onnx')), false)
+  await assert.rejects(
+    () => runTrainCommand(['--task', 'lung', '--data', lungManifest, '-o', join(root, 'unused-run'), '--threshold', '0.8']),
+    /--threshold is an option of --export/,
+  )
+})
+
 test('new run refuses an existing run folder', async () => {
   await assert.rejects(
     () => runTrainCommand(['--task', 'lung', '--data', lungManifest, '-o', join(root, 'lung-run'), ...TINY]),
