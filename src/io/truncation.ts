@@ -1,8 +1,8 @@
 /**
  * Detects image files that end before the voxel data their header calls for. The itk-wasm reader
  * (@itk-wasm/image-io 1.6.1) returns a cut .nii.gz file as all zeros and a cut .nii file with
- * zeros for the missing voxels, without an error. For a cut NRRD file it reports only that
- * reading failed.
+ * zeros for the missing voxels, without an error. For a cut NRRD or MetaImage file it reports
+ * only that reading failed.
  */
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
@@ -21,6 +21,8 @@ interface DataLayout {
   /** True when the data (for NIfTI, the whole file) form one gzip stream starting at `gzipStart`. */
   gzip: boolean
   gzipStart: number
+  /** Name of the data bytes in the message: 'voxel data' unless the header counts compressed bytes. */
+  dataKind?: string
 }
 
 /** Bytes of each NIfTI header version, from its sizeof_hdr field. */
@@ -28,10 +30,10 @@ const NIFTI1_HEADER_BYTES = 348
 const NIFTI2_HEADER_BYTES = 540
 
 /**
- * Throws InputError when a NIfTI (.nii, .nii.gz) or NRRD (.nrrd with attached raw or gzip data)
- * file contains fewer voxel bytes than its header calls for. The message gives the bytes expected
- * and found. Other formats and headers it cannot parse pass unchecked, so the reader reports them.
- * NOTE: MetaImage (.mha) files are not checked; itk-wasm rejects a cut one with a general message.
+ * Throws InputError when a NIfTI (.nii, .nii.gz), NRRD (.nrrd with attached raw or gzip data) or
+ * MetaImage (.mha) file contains fewer voxel bytes than its header calls for. The message gives
+ * the bytes expected and found. Other formats and headers it cannot parse pass unchecked, so the
+ * reader reports them.
  */
 export async function checkFileNotTruncated(path: string, format: string): Promise<void> {
   const fileBytes = statSync(path).size
@@ -43,6 +45,8 @@ export async function checkFileNotTruncated(path: string, format: string): Promi
     const layout = nrrdLayout(readBytes(path, 0, 65536))
     if (layout?.gzip === true) await checkGzipData(path, format, fileBytes, layout)
     else checkLayout(path, format, fileBytes, layout)
+  } else if (format === 'MetaImage' && path.toLowerCase().endsWith('.mha')) {
+    checkLayout(path, format, fileBytes, metaImageLayout(readBytes(path, 0, 65536)))
   }
 }
 
@@ -104,7 +108,7 @@ function checkInflated(path: string, format: string, fileBytes: number, layout: 
 function truncatedError(path: string, format: string, fileBytes: number, found: string, layout: DataLayout): InputError {
   const voxels = `${layout.sizes.join(' x ')} voxels of ${layout.bytesPerVoxel} byte${layout.bytesPerVoxel === 1 ? '' : 's'}`
   return new InputError(
-    `could not read ${path} as ${format}: the file is cut short: ${found} of the ${layout.dataBytes} bytes of voxel data ` +
+    `could not read ${path} as ${format}: the file is cut short: ${found} of the ${layout.dataBytes} bytes of ${layout.dataKind ?? 'voxel data'} ` +
       `that its header calls for (${voxels}); the file is ${fileBytes} bytes long; copy or download it again`,
   )
 }
@@ -236,4 +240,54 @@ function nrrdLayout(start: Buffer): DataLayout | undefined {
   const dataBytes = sizes.reduce((product, size) => product * size, bytesPerVoxel)
   const gzip = encoding !== 'raw'
   return { dataOffset: gzip ? 0 : dataStart, dataBytes, sizes, bytesPerVoxel, gzip, gzipStart: dataStart }
+}
+
+/** Bytes per voxel of the MetaImage element types whose size does not depend on the platform. */
+const META_IMAGE_TYPE_BYTES: Record<string, number> = {
+  MET_CHAR: 1,
+  MET_UCHAR: 1,
+  MET_SHORT: 2,
+  MET_USHORT: 2,
+  MET_INT: 4,
+  MET_UINT: 4,
+  MET_LONG_LONG: 8,
+  MET_ULONG_LONG: 8,
+  MET_FLOAT: 4,
+  MET_DOUBLE: 8,
+}
+
+/**
+ * Reads the data layout of a MetaImage file with its data inside (ElementDataFile = LOCAL, the
+ * last header line). Compressed data are checked against CompressedDataSize. Returns undefined
+ * for a header it cannot use (compressed without that size, a HeaderSize skip, other types).
+ */
+function metaImageLayout(start: Buffer): DataLayout | undefined {
+  const text = start.toString('latin1')
+  const fields = new Map<string, string>()
+  let dataStart: number | undefined
+  let position = 0
+  while (dataStart === undefined) {
+    const lineEnd = text.indexOf('\n', position)
+    if (lineEnd < 0) return undefined
+    const match = /^\s*(\w+)\s*=\s*(.*?)\s*$/.exec(text.slice(position, lineEnd))
+    if (match === null) return undefined
+    fields.set(match[1]!, match[2]!)
+    position = lineEnd + 1
+    if (match[1] === 'ElementDataFile') dataStart = position
+  }
+  if (fields.get('ElementDataFile') !== 'LOCAL' || fields.has('HeaderSize')) return undefined
+
+  const sizes = (fields.get('DimSize') ?? '').split(/\s+/).map(Number)
+  const channels = Number(fields.get('ElementNumberOfChannels') ?? '1')
+  const bytesPerVoxel = META_IMAGE_TYPE_BYTES[fields.get('ElementType') ?? '']
+  if (bytesPerVoxel === undefined || !Number.isInteger(channels) || channels < 1) return undefined
+  if (sizes.length === 0 || sizes.some((size) => !Number.isInteger(size) || size < 1)) return undefined
+  const layout = { dataOffset: dataStart, sizes, bytesPerVoxel: bytesPerVoxel * channels, gzip: false, gzipStart: 0 }
+
+  if (/^true$/i.test(fields.get('CompressedData') ?? '')) {
+    const compressedBytes = Number(fields.get('CompressedDataSize'))
+    if (!Number.isInteger(compressedBytes) || compressedBytes < 1) return undefined
+    return { ...layout, dataBytes: compressedBytes, dataKind: 'compressed voxel data' }
+  }
+  return { ...layout, dataBytes: sizes.reduce((product, size) => product * size, bytesPerVoxel * channels) }
 }

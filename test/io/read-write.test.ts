@@ -155,6 +155,32 @@ test('cut .nii names bytes found', () =>
     await assert.rejects(readVolume(path), /the file is cut short: it contains 10000 of the 16384 bytes of voxel data that its header calls for \(32 x 32 x 8 voxels of 2 bytes\); the file is 10352 bytes long/)
   }))
 
+test('cut compressed .mha names bytes found', () =>
+  inTemporaryFolder(async (folder) => {
+    const { path } = await writeCut(folder, 'cut.mha', (whole) => whole - 100)
+    const header = readFileSync(join(folder, 'whole-cut.mha'), 'latin1')
+    const compressedBytes = Number(/CompressedDataSize = (\d+)/.exec(header)![1])
+    // The header ends after its ElementDataFile line, so 100 bytes fewer leave compressedBytes - 100.
+    await assert.rejects(
+      readVolume(path),
+      new RegExp(`as MetaImage: the file is cut short: it contains ${compressedBytes - 100} of the ${compressedBytes} bytes of compressed voxel data that its header calls for \\(32 x 32 x 8 voxels of 2 bytes\\)`),
+    )
+  }))
+
+test('raw .mha read whole, rejected cut', () =>
+  inTemporaryFolder(async (folder) => {
+    // 4 x 4 x 2 int16 voxels are 64 bytes after the header.
+    const header = 'ObjectType = Image\nNDims = 3\nDimSize = 4 4 2\nElementType = MET_SHORT\nElementDataFile = LOCAL\n'
+    const voxels = Buffer.from(Int16Array.from({ length: 32 }, (_, v) => 10 * v - 1000).buffer)
+    writeFileSync(join(folder, 'whole.mha'), Buffer.concat([Buffer.from(header, 'latin1'), voxels]))
+    const { volume } = await readVolume(join(folder, 'whole.mha'))
+    assert.deepEqual(volume.size, [4, 4, 2])
+    assert.equal(volume.data[31], -690)
+
+    writeFileSync(join(folder, 'cut.mha'), Buffer.concat([Buffer.from(header, 'latin1'), voxels.subarray(0, 40)]))
+    await assert.rejects(readVolume(join(folder, 'cut.mha')), /it contains 40 of the 64 bytes of voxel data that its header calls for \(4 x 4 x 2 voxels of 2 bytes\)/)
+  }))
+
 test('gzip cut inside NIfTI header', () =>
   inTemporaryFolder(async (folder) => {
     const { path } = await writeCut(folder, 'header.nii.gz', () => 30)
