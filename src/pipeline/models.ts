@@ -18,7 +18,7 @@ export const BUILT_IN_LESION_MODEL_NAME = 'models/lesion.onnx'
  * Largest lesion volume in mL that the built-in lesion model marked on the lesion-free scans of
  * its model card (models/lesion.md: CIP ct-64). The caution quotes it as the card does.
  */
-export const BUILT_IN_LESION_FALSE_POSITIVE_ML = 66.3
+export const BUILT_IN_LESION_FALSE_POSITIVE_ML = 41.9
 
 /**
  * Returns a caution when a lesion mask of the built-in model is no larger than what that model

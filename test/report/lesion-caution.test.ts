@@ -14,13 +14,13 @@ test('small lesion volume gets a caution', () => {
   // 20 mL of a 4000 mL lung is 0.5 %.
   const caution = describeLesionWithinFalsePositiveRange(20, 4000)
   assert.match(caution ?? '', /^the lesion mask is 20\.0 mL \(0\.5 % of the lung\), within what the built-in lesion model marks/)
-  assert.match(caution ?? '', /up to 66\.3 mL/)
+  assert.match(caution ?? '', /up to 41\.9 mL/)
 })
 
 test('caution bounds: empty, at and above the range', () => {
   assert.equal(describeLesionWithinFalsePositiveRange(0, 4000), undefined)
-  assert.notEqual(describeLesionWithinFalsePositiveRange(66.3, 4000), undefined)
-  assert.equal(describeLesionWithinFalsePositiveRange(66.4, 4000), undefined)
+  assert.notEqual(describeLesionWithinFalsePositiveRange(41.9, 4000), undefined)
+  assert.equal(describeLesionWithinFalsePositiveRange(42, 4000), undefined)
 })
 
 test('caution only for built-in threshold', () => {
@@ -39,7 +39,7 @@ test('segment cautions on the lesion-free CIP scan', (t) => {
   try {
     const run = runColinet(['segment', input, '-o', join(output, 'out')])
     assert.equal(run.status, 0, run.stderr)
-    // The CIP patient has no pneumonia, and the shipped model marks 66.1 mL there (models/lesion.md).
+    // The CIP patient has no pneumonia, and the shipped model marks 41.85 mL there (models/lesion.md).
     const report = JSON.parse(readFileSync(join(output, 'out', 'report.json'), 'utf8')) as { warnings: string[] }
     assert.ok(report.warnings.some((w) => w.includes('within what the built-in lesion model marks')), report.warnings.join('\n'))
     assert.match(run.stderr, /it may contain no pneumonia/)
