@@ -20,18 +20,61 @@ const UNSIGNED_SHORT_TAGS = new Set(['0028|0010', '0028|0011', '0028|0100', '002
 
 /** Reads the given tags ('gggg|eeee', lower-case hex) from the header of a DICOM file. */
 export function readDicomHeaderTags(path: string, tags: readonly string[]): Map<string, string> | undefined {
-  const buffer = Buffer.alloc(HEADER_BYTES)
-  const fd = openSync(path, 'r')
-  let length: number
+  const bytes = readHeaderBytes(path)
   try {
-    length = readSync(fd, buffer, 0, HEADER_BYTES, 0)
-  } finally {
-    closeSync(fd)
-  }
-  try {
-    return parseHeader(buffer.subarray(0, length), new Set(tags))
+    return parseHeader(bytes, new Set(tags))
   } catch {
     return undefined
+  }
+}
+
+/** Position and length of a file's Pixel Data element (7FE0,0010) value. */
+export interface PixelDataExtent {
+  /** Byte offset of the first pixel data byte in the file. */
+  offset: number
+  /** Bytes of pixel data that the element header calls for. */
+  length: number
+}
+
+/**
+ * Reads where the native (uncompressed) pixel data of a DICOM file start and how long they are.
+ * Returns undefined when the header is not one this parser handles, when the elements before the
+ * pixel data do not fit in the first 64 KB, or for encapsulated (compressed) pixel data.
+ */
+export function readPixelDataExtent(path: string): PixelDataExtent | undefined {
+  const bytes = readHeaderBytes(path)
+  try {
+    return findPixelData(bytes)
+  } catch {
+    return undefined
+  }
+}
+
+function findPixelData(bytes: Buffer): PixelDataExtent | undefined {
+  const cursor = dataSetStart(bytes)
+  if (cursor === undefined) return undefined
+  while (cursor.offset + 12 <= bytes.length) {
+    const group = bytes.readUInt16LE(cursor.offset)
+    const elementNumber = bytes.readUInt16LE(cursor.offset + 2)
+    if (group === 0x7fe0 && elementNumber === 0x0010) {
+      // Pixel data are OB or OW, so in explicit VR their header has the long form.
+      const length = cursor.explicit ? bytes.readUInt32LE(cursor.offset + 8) : bytes.readUInt32LE(cursor.offset + 4)
+      const offset = cursor.offset + (cursor.explicit ? 12 : 8)
+      return length === UNDEFINED_LENGTH ? undefined : { offset, length }
+    }
+    readElement(bytes, cursor, cursor.explicit)
+  }
+  return undefined
+}
+
+/** Reads the first HEADER_BYTES of a file, or the whole file when it is shorter. */
+function readHeaderBytes(path: string): Buffer {
+  const buffer = Buffer.alloc(HEADER_BYTES)
+  const fd = openSync(path, 'r')
+  try {
+    return buffer.subarray(0, readSync(fd, buffer, 0, HEADER_BYTES, 0))
+  } finally {
+    closeSync(fd)
   }
 }
 
@@ -39,15 +82,12 @@ interface Cursor {
   offset: number
 }
 
-function tagKey(group: number, element: number): string {
-  return `${group.toString(16).padStart(4, '0')}|${element.toString(16).padStart(4, '0')}`
-}
-
-function parseHeader(bytes: Buffer, wanted: Set<string>): Map<string, string> | undefined {
+/**
+ * Returns a cursor at the first element after the file meta group, with the data set's VR
+ * encoding, or undefined for a file that is not Part 10 or not in a little-endian transfer syntax.
+ */
+function dataSetStart(bytes: Buffer): (Cursor & { explicit: boolean }) | undefined {
   if (bytes.length < 132 || bytes.toString('latin1', 128, 132) !== 'DICM') return undefined
-  const found = new Map<string, string>()
-  const lastWanted = Math.max(...[...wanted].map((tag) => parseInt(tag.replace('|', ''), 16)))
-
   // The file meta group (0002) is always explicit VR little endian.
   const cursor: Cursor = { offset: 132 }
   let transferSyntax = ''
@@ -57,6 +97,19 @@ function parseHeader(bytes: Buffer, wanted: Set<string>): Map<string, string> | 
   }
   const explicit = transferSyntax === EXPLICIT_LITTLE_ENDIAN
   if (!explicit && transferSyntax !== IMPLICIT_LITTLE_ENDIAN) return undefined
+  return { offset: cursor.offset, explicit }
+}
+
+function tagKey(group: number, element: number): string {
+  return `${group.toString(16).padStart(4, '0')}|${element.toString(16).padStart(4, '0')}`
+}
+
+function parseHeader(bytes: Buffer, wanted: Set<string>): Map<string, string> | undefined {
+  const found = new Map<string, string>()
+  const lastWanted = Math.max(...[...wanted].map((tag) => parseInt(tag.replace('|', ''), 16)))
+  const cursor = dataSetStart(bytes)
+  if (cursor === undefined) return undefined
+  const explicit = cursor.explicit
 
   while (cursor.offset + 8 <= bytes.length) {
     const group = bytes.readUInt16LE(cursor.offset)

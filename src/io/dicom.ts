@@ -1,9 +1,9 @@
 import { readdirSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import { readDicomTagsNode, readImageDicomFileSeriesNode } from '@itk-wasm/dicom'
 import type { Image } from 'itk-wasm'
 import { InputError } from '../errors.js'
-import { readDicomHeaderTags } from './dicom-header.js'
+import { readDicomHeaderTags, readPixelDataExtent } from './dicom-header.js'
 import { withItkConsoleHeld } from './itk-console.js'
 
 const TAG_MODALITY = '0008|0060'
@@ -11,6 +11,7 @@ const TAG_IMAGE_TYPE = '0008|0008'
 const TAG_SERIES_DESCRIPTION = '0008|103e'
 const TAG_SERIES_UID = '0020|000e'
 const TAG_ORIENTATION = '0020|0037'
+const TAG_POSITION = '0020|0032'
 const TAG_ROWS = '0028|0010'
 const TAG_PATIENT_ID = '0010|0020'
 
@@ -22,6 +23,10 @@ export interface DicomSeries {
   modality: string
   description: string
   files: string[]
+  /** ImagePositionPatient of each file in mm, NaN where absent. */
+  positions: number[][]
+  /** ImageOrientationPatient of the series' first file. */
+  orientation: number[]
   isLocalizer: boolean
   /** 'axial', 'coronal', 'sagittal' or 'oblique', from ImageOrientationPatient. */
   plane: string
@@ -77,7 +82,7 @@ export function planeOfOrientation(orientation: number[]): string {
  */
 export async function findDicomSeries(folder: string): Promise<DicomSeries[]> {
   const bySeries = new Map<string, DicomSeries>()
-  const tagsToRead = { tags: [TAG_MODALITY, TAG_IMAGE_TYPE, TAG_SERIES_DESCRIPTION, TAG_PATIENT_ID, TAG_SERIES_UID, TAG_ORIENTATION, TAG_ROWS] }
+  const tagsToRead = { tags: [TAG_MODALITY, TAG_IMAGE_TYPE, TAG_SERIES_DESCRIPTION, TAG_PATIENT_ID, TAG_SERIES_UID, TAG_ORIENTATION, TAG_POSITION, TAG_ROWS] }
 
   for (const file of listFiles(folder)) {
     const tags = await readSeriesTags(file, tagsToRead.tags)
@@ -94,12 +99,16 @@ export async function findDicomSeries(folder: string): Promise<DicomSeries[]> {
         modality: tags.get(TAG_MODALITY) ?? '',
         description: tags.get(TAG_SERIES_DESCRIPTION) ?? '',
         files: [],
+        positions: [],
+        orientation,
         isLocalizer: (tags.get(TAG_IMAGE_TYPE) ?? '').toUpperCase().includes('LOCALIZER'),
         plane: planeOfOrientation(orientation),
       }
       bySeries.set(uid, series)
     }
     series.files.push(file)
+    const position = (tags.get(TAG_POSITION) ?? '').split('\\').map(Number)
+    series.positions.push(position.length === 3 ? position : [NaN, NaN, NaN])
   }
   return [...bySeries.values()]
 }
@@ -138,7 +147,9 @@ function describeSeries(series: DicomSeries): string {
 }
 
 /** Reads the chosen series of a DICOM folder as one volume with HU from rescale slope/intercept. */
-export async function readDicomFolder(folder: string, seriesUid?: string): Promise<DicomFolderResult> {
+export async function readDicomFolder(input: string, seriesUid?: string): Promise<DicomFolderResult> {
+  // itk-wasm's series reader fails on relative file paths.
+  const folder = resolve(input)
   const series = await findDicomSeries(folder)
   if (series.length === 0) {
     throw new InputError(`no DICOM image files found in folder ${folder} (expected a CT series, or a NIfTI/NRRD/MHA file)`)
@@ -163,12 +174,61 @@ export async function readDicomFolder(folder: string, seriesUid?: string): Promi
     .map((candidate) => `skipped DICOM ${describeSeries(candidate)}`))
   if (chosen.modality !== 'CT') warnings.push(`the chosen series has modality ${chosen.modality || 'unknown'}, not CT`)
 
+  checkFilesComplete(chosen)
+  checkSliceSpacing(chosen)
   let image: Image
   try {
     const result = await withItkConsoleHeld(() => readImageDicomFileSeriesNode({ inputImages: chosen.files, singleSortedSeries: false }))
     image = result.outputImage
   } catch (error) {
-    throw new InputError(`could not read DICOM ${describeSeries(chosen)}: ${(error as Error).message}`)
+    const message = error instanceof Error ? error.message : String(error)
+    throw new InputError(`could not read DICOM ${describeSeries(chosen)}: ${message}`)
   }
   return { image, description: `DICOM ${describeSeries(chosen)} from ${folder}`, warnings }
+}
+
+/**
+ * Throws InputError when a file of the series ends before the pixel data its header calls for.
+ * The series reader would fill the missing part of such a slice with zeros without an error.
+ * Files with compressed pixel data, or headers the fast parser does not handle, are not checked.
+ */
+function checkFilesComplete(series: DicomSeries): void {
+  const cut: string[] = []
+  for (const file of series.files) {
+    const extent = readPixelDataExtent(file)
+    if (extent === undefined) continue
+    const found = statSync(file).size - extent.offset
+    if (found < extent.length) cut.push(`${basename(file)} contains ${Math.max(0, found)} of ${extent.length} bytes`)
+  }
+  if (cut.length === 0) return
+  const listed = cut.slice(0, 3).join('; ') + (cut.length > 3 ? `; and ${cut.length - 3} more` : '')
+  throw new InputError(
+    `could not read DICOM ${describeSeries(series)}: ${cut.length} file(s) are cut short before the end of their pixel data ` +
+      `(${listed}); copy the series again`,
+  )
+}
+
+/**
+ * Throws InputError when the slice positions along the slice normal have a gap of more than 1.5
+ * times the usual step, as where a file is missing. The series reader spreads the slices at one
+ * spacing, so the volume and its masks would not lie where the CT was scanned.
+ */
+function checkSliceSpacing(series: DicomSeries): void {
+  const [rx, ry, rz, cx, cy, cz] = series.orientation
+  const normal = [ry * cz - rz * cy, rz * cx - rx * cz, rx * cy - ry * cx]
+  const along = series.positions
+    .map((position) => position[0]! * normal[0]! + position[1]! * normal[1]! + position[2]! * normal[2]!)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b)
+  if (along.length < 3) return
+  const steps = along.slice(1).map((value, i) => value - along[i]!)
+  const usual = [...steps].sort((a, b) => a - b)[Math.floor(steps.length / 2)]!
+  if (!(usual > 0)) return
+  const gap = steps.findIndex((step) => step > 1.5 * usual)
+  if (gap < 0) return
+  throw new InputError(
+    `could not read DICOM ${describeSeries(series)}: the slices are ${usual.toFixed(2)} mm apart except for a gap of ` +
+      `${steps[gap]!.toFixed(2)} mm between slice positions ${along[gap]!.toFixed(2)} and ${along[gap + 1]!.toFixed(2)} mm; ` +
+      'a file is probably missing from the folder, and the slices would be placed evenly across the gap, so the masks would not overlay the CT; copy the series again',
+  )
 }

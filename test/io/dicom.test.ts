@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { test } from 'node:test'
+import { basename, dirname, join } from 'node:path'
+import { test, type TestContext } from 'node:test'
 import { readDicomTagsNode } from '@itk-wasm/dicom'
 import { chooseSeries, planeOfOrientation, type DicomSeries } from '../../src/io/dicom.js'
 import { readDicomHeaderTags } from '../../src/io/dicom-header.js'
@@ -33,7 +33,18 @@ test('planeOfOrientation names the slice plane', () => {
 })
 
 function series(uid: string, files: number, extra: Partial<DicomSeries> = {}): DicomSeries {
-  return { uid, patientId: 'P1', modality: 'CT', description: '', files: Array.from({ length: files }, (_, i) => `${uid}-${i}`), isLocalizer: false, plane: 'axial', ...extra }
+  return {
+    uid,
+    patientId: 'P1',
+    modality: 'CT',
+    description: '',
+    files: Array.from({ length: files }, (_, i) => `${uid}-${i}`),
+    positions: Array.from({ length: files }, (_, i) => [0, 0, 5 * i]),
+    orientation: [1, 0, 0, 0, 1, 0],
+    isLocalizer: false,
+    plane: 'axial',
+    ...extra,
+  }
 }
 
 test('chooseSeries prefers the axial CT with most slices', () => {
@@ -88,3 +99,43 @@ test('folder with two patients is rejected', async (t) => {
     rmSync(folder, { recursive: true, force: true })
   }
 })
+
+/** Copies a shared DICOM series into a new temporary folder, runs `check` on the copy and removes it. */
+async function withSeriesCopy(t: TestContext, source: string, check: (folder: string) => Promise<void>): Promise<void> {
+  const series = requireSharedData(t, source)
+  if (series === undefined) return
+  const folder = mkdtempSync(join(tmpdir(), 'colinet-dicom-'))
+  try {
+    for (const name of readdirSync(series)) copyFileSync(join(series, name), join(folder, name))
+    await check(folder)
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
+}
+
+test('DICOM folder read by relative path', (t) =>
+  withSeriesCopy(t, 'ct/lung-pet-ct-dx/A0002-8mm-B70f', async (folder) => {
+    // A folder named from its parent as the working directory, as a user types it.
+    const start = process.cwd()
+    process.chdir(dirname(folder))
+    try {
+      const { volume } = await readVolume(basename(folder))
+      assert.deepEqual(volume.size, [512, 512, 30])
+    } finally {
+      process.chdir(start)
+    }
+  }))
+
+test('DICOM file cut short rejected', (t) =>
+  withSeriesCopy(t, 'ct/lung-pet-ct-dx/A0002-8mm-B70f', async (folder) => {
+    truncateSync(join(folder, '1-15.dcm'), 300_000)
+    // 512 x 512 pixels of 16 bits are 524288 bytes of pixel data.
+    await assert.rejects(readVolume(folder), /1 file\(s\) are cut short before the end of their pixel data \(1-15\.dcm contains \d+ of 524288 bytes\); copy the series again/)
+  }))
+
+test('DICOM series with missing slice rejected', (t) =>
+  withSeriesCopy(t, 'ct/lung-pet-ct-dx/A0002-8mm-B70f', async (folder) => {
+    rmSync(join(folder, '1-15.dcm'))
+    // The series has 8 mm between slices, so one missing file leaves a 16 mm gap.
+    await assert.rejects(readVolume(folder), /the slices are 8\.00 mm apart except for a gap of 16\.00 mm between slice positions/)
+  }))
