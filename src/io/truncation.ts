@@ -40,7 +40,7 @@ export async function checkFileNotTruncated(path: string, format: string): Promi
   const gzipName = path.toLowerCase().endsWith('.gz')
   if (format === 'NIfTI') {
     if (gzipName) await checkGzipNifti(path, format, fileBytes)
-    else checkLayout(path, format, fileBytes, niftiLayout(readBytes(path, 0, NIFTI2_HEADER_BYTES), false))
+    else checkNifti(path, format, fileBytes)
   } else if (format === 'NRRD' && path.toLowerCase().endsWith('.nrrd')) {
     const layout = nrrdLayout(readBytes(path, 0, 65536))
     if (layout?.gzip === true) await checkGzipData(path, format, fileBytes, layout)
@@ -66,6 +66,18 @@ function checkLayout(path: string, format: string, fileBytes: number, layout: Da
   if (layout === undefined) return
   const found = fileBytes - layout.dataOffset
   if (found < layout.dataBytes) throw truncatedError(path, format, fileBytes, `it contains ${Math.max(0, found)}`, layout)
+}
+
+/** Checks an uncompressed .nii file, including one that ends inside its header. */
+function checkNifti(path: string, format: string, fileBytes: number): void {
+  const start = readBytes(path, 0, NIFTI2_HEADER_BYTES)
+  if (start.length >= 4 && start.length < NIFTI1_HEADER_BYTES && [start.readInt32LE(0), start.readInt32BE(0)].includes(NIFTI1_HEADER_BYTES)) {
+    throw new InputError(
+      `could not read ${path} as ${format}: the file is cut short: it ends after ${fileBytes} bytes, ` +
+        `inside the ${NIFTI1_HEADER_BYTES}-byte NIfTI header; copy or download it again`,
+    )
+  }
+  checkLayout(path, format, fileBytes, niftiLayout(start, false))
 }
 
 /** Checks a .nii.gz file, which is one gzip stream, so its header comes from the decompressed start. */

@@ -181,6 +181,12 @@ test('raw .mha read whole, rejected cut', () =>
     await assert.rejects(readVolume(join(folder, 'cut.mha')), /it contains 40 of the 64 bytes of voxel data that its header calls for \(4 x 4 x 2 voxels of 2 bytes\)/)
   }))
 
+test('.nii cut inside header rejected', () =>
+  inTemporaryFolder(async (folder) => {
+    const { path } = await writeCut(folder, 'header.nii', () => 100)
+    await assert.rejects(readVolume(path), /header\.nii as NIfTI: the file is cut short: it ends after 100 bytes, inside the 348-byte NIfTI header/)
+  }))
+
 test('gzip cut inside NIfTI header', () =>
   inTemporaryFolder(async (folder) => {
     const { path } = await writeCut(folder, 'header.nii.gz', () => 30)
