@@ -26,7 +26,8 @@ Options:
       --lung-model <file> ONNX lung model (default: models/lung.onnx)
       --lesion-model <file> ONNX lesion model (default: models/lesion.onnx)
       --json              print the report and the Dice values as JSON on stdout
-  -q, --quiet             print no progress on stderr
+  -q, --quiet             print no progress or warnings on stderr (warnings stay in
+                          report.json)
   -v, --verbose           print details on stderr
   -h, --help              print this help`
 

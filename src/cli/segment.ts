@@ -40,7 +40,8 @@ Options:
       --threads <n>       threads per network run (default: number of cores)
       --force             overwrite existing output files
       --json              print the report as JSON on stdout
-  -q, --quiet             print no progress on stderr
+  -q, --quiet             print no progress or warnings on stderr (warnings stay in
+                          report.json)
   -v, --verbose           print details on stderr
   -h, --help              print this help`
 

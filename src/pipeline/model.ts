@@ -20,6 +20,8 @@ export interface SegmentationModel {
   threshold: number
   /** Origin of the threshold, for the report. */
   thresholdSource: ThresholdSource
+  /** Threshold the model sets itself (its metadata, else 0.5), kept when an option overrides `threshold`. */
+  modelThreshold: number
   /**
    * Runs `count` slices of `inputHeight · inputWidth` values and returns probabilities as
    * `count · classCount · inputHeight · inputWidth` values (NCHW).

@@ -33,6 +33,17 @@ export function describeLesionWithinFalsePositiveRange(lesionMl: number, lungMl:
   )
 }
 
+/**
+ * Returns the caution for a run of the built-in lesion model below its own threshold, where its
+ * false positives were not measured and are larger.
+ */
+export function describeLesionThresholdBelowModel(threshold: number, modelThreshold: number): string {
+  return (
+    `the lesion threshold ${threshold} is below the built-in lesion model's ${modelThreshold}, at which it marks up to ` +
+    `${BUILT_IN_LESION_FALSE_POSITIVE_ML} mL of lesion in lungs without pneumonia (models/lesion.md): expect more lesion in normal lung; check it in the overview`
+  )
+}
+
 export interface LoadModelOptions {
   /** Threads for each network run; default the number of cores. */
   threads?: number
@@ -69,6 +80,7 @@ export async function loadSegmentationModel(path: string | Uint8Array, name: str
     classCount: session.classes,
     threshold: metadata.threshold ?? DEFAULT_THRESHOLD,
     thresholdSource: metadata.threshold === undefined ? 'default' : 'model metadata',
+    modelThreshold: metadata.threshold ?? DEFAULT_THRESHOLD,
     run: (batch, count) => session.run(batch, count, height, width),
     dispose: () => session.release(),
   }

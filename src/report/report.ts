@@ -1,7 +1,7 @@
 import type { SegmentationResult } from '../pipeline/segment.js'
 import { NETWORK_STAGES } from '../pipeline/segment.js'
 import type { SegmentationModel } from '../pipeline/model.js'
-import { BUILT_IN_LESION_MODEL_NAME, describeLesionWithinFalsePositiveRange } from '../pipeline/models.js'
+import { BUILT_IN_LESION_MODEL_NAME, describeLesionThresholdBelowModel, describeLesionWithinFalsePositiveRange } from '../pipeline/models.js'
 import type { Volume } from '../volume/volume.js'
 import { formatCsvField, formatCsvNumber, type CsvPrecision } from './csv.js'
 import { computeRadiomics } from '../metrics/radiomics/radiomics.js'
@@ -126,12 +126,14 @@ export function measurementCautions(lesionModel: SegmentationModel, measurements
 }
 
 /**
- * Returns the caution for a lesion mask of the built-in lesion model that is no larger than what
- * that model marks in lungs without pneumonia. Other models, and the built-in one at a threshold
- * set by an option, get none, because their range is not measured.
+ * Returns the cautions about the lesion mask of the built-in lesion model. Below its own threshold
+ * the caution says that its false positives are larger than measured. At or above it, a mask no
+ * larger than what it marks in lungs without pneumonia gets a caution, because a higher threshold
+ * only shrinks the mask. Other models get none, because their range is not measured.
  */
 export function lesionVolumeCautions(lesionModel: SegmentationModel, measurements: LungMeasurements): string[] {
-  if (lesionModel.name !== BUILT_IN_LESION_MODEL_NAME || lesionModel.thresholdSource.startsWith('--')) return []
+  if (lesionModel.name !== BUILT_IN_LESION_MODEL_NAME) return []
+  if (lesionModel.threshold < lesionModel.modelThreshold) return [describeLesionThresholdBelowModel(lesionModel.threshold, lesionModel.modelThreshold)]
   const caution = describeLesionWithinFalsePositiveRange(measurements.lesionVolumeMl.total, measurements.lungVolumeMl.total)
   return caution === undefined ? [] : [caution]
 }

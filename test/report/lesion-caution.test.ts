@@ -23,13 +23,21 @@ test('caution bounds: empty, at and above the range', () => {
   assert.equal(describeLesionWithinFalsePositiveRange(42, 4000), undefined)
 })
 
-test('caution only for built-in threshold', () => {
+test('caution only for built-in model', () => {
   const measurements = { lesionVolumeMl: { total: 10, right: 10, left: 0 }, lungVolumeMl: { total: 5000, right: 2500, left: 2500 } } as unknown as LungMeasurements
-  const model = (name: string, thresholdSource: SegmentationModel['thresholdSource']) => ({ name, thresholdSource }) as SegmentationModel
-  assert.equal(lesionVolumeCautions(model(BUILT_IN_LESION_MODEL_NAME, 'model metadata'), measurements).length, 1)
-  assert.equal(lesionVolumeCautions(model(BUILT_IN_LESION_MODEL_NAME, 'default'), measurements).length, 1)
-  assert.deepEqual(lesionVolumeCautions(model(BUILT_IN_LESION_MODEL_NAME, '--lesion-threshold'), measurements), [])
-  assert.deepEqual(lesionVolumeCautions(model('runs/lesion/best.onnx', 'model metadata'), measurements), [])
+  const model = (name: string, threshold: number) => ({ name, threshold, modelThreshold: 0.8 }) as SegmentationModel
+  assert.equal(lesionVolumeCautions(model('runs/lesion/best.onnx', 0.8), measurements).length, 0)
+  assert.equal(lesionVolumeCautions(model('runs/lesion/best.onnx', 0.5), measurements).length, 0)
+
+  // At or above its own threshold the built-in model's false positives are at most the measured ones.
+  const atOwn = lesionVolumeCautions(model(BUILT_IN_LESION_MODEL_NAME, 0.8), measurements)
+  assert.equal(atOwn.length, 1)
+  assert.match(atOwn[0]!, /within what the built-in lesion model marks/)
+  assert.match(lesionVolumeCautions(model(BUILT_IN_LESION_MODEL_NAME, 0.9), measurements)[0] ?? '', /within what the built-in lesion model marks/)
+
+  const below = lesionVolumeCautions(model(BUILT_IN_LESION_MODEL_NAME, 0.5), measurements)
+  assert.equal(below.length, 1)
+  assert.match(below[0]!, /^the lesion threshold 0\.5 is below the built-in lesion model's 0\.8, at which it marks up to 41\.9 mL/)
 })
 
 test('segment cautions on the lesion-free CIP scan', (t) => {
