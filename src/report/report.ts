@@ -127,7 +127,7 @@ export function measurementCautions(lesionModel: SegmentationModel, measurements
 
 /**
  * Returns the cautions about the lesion mask of the built-in lesion model. Below its own threshold
- * the caution says that its false positives are larger than measured. At or above it, a mask no
+ * the caution states that its false positives are larger than measured. At or above it, a mask no
  * larger than what it marks in lungs without pneumonia gets a caution, because a higher threshold
  * only shrinks the mask. Other models get none, because their range is not measured.
  */
