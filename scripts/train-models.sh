@@ -105,9 +105,9 @@ echo "models: models/lung.onnx and models/lesion.onnx; check them with scripts/c
 # 11. The lesion network at 296 x 216, the COLI-Net slice size, from step 10's model, at learning
 #     rate 0.0001 with cross-entropy weight 3. The convolution weights do not depend on the slice
 #     size. The lung network stays at 148 x 108, and segment crops and resizes the slices for each
-#     network. The recorded run was made in three sittings stopped by --max-hours
-#     (after epochs 21, 28 and 51, the second with 1 thread) and resumed; the schedule depends only
-#     on the step count, so one run of 51 epochs follows the same course. Its best epoch, 48, is the
+#     network. The recorded run was made in three sittings stopped by --max-hours (after
+#     epochs 21, 28 and 51, the second with 1 thread) and resumed. The schedule depends only on
+#     the step count, so one run of 51 epochs follows the same course. Its best epoch, 48, is the
 #     shipped model. The threshold of 0.8 was chosen on the validation patient with epoch 28:
 #     0.7, 0.8 and 0.9 gave mean 3D lesion Dice 0.754, 0.745 and 0.724 with 30.7/23.2, 22.5/17.6
 #     and 14.1/11.8 mL of false positives on its lesion-free scans (step 10's model: 0.685 with
