@@ -11,6 +11,7 @@ import { Progress } from '../src/cli/progress.js'
 import { loadModels, segmentAndWrite } from '../src/cli/segment.js'
 import { readVolume } from '../src/io/read.js'
 import { writeVolume } from '../src/io/write.js'
+import { MIN_LESION_REGION_ML } from '../src/pipeline/cleanup.js'
 import { NETWORK_STAGES } from '../src/pipeline/segment.js'
 import { createChestPhantom } from '../src/sim/phantom.js'
 import type { Vec3 } from '../src/volume/volume.js'
@@ -33,7 +34,7 @@ try {
     read.volume,
     { path: input, description: read.description, readSeconds, warnings: [] },
     models,
-    { outputFolder: join(folder, 'out'), format: 'nifti', force: false, json: false, batchSize, progress: new Progress('normal') },
+    { outputFolder: join(folder, 'out'), format: 'nifti', force: false, json: false, batchSize, minLesionRegionMl: MIN_LESION_REGION_ML, progress: new Progress('normal') },
   )
   await models.lung.dispose()
   await models.lesion.dispose()

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { InputError } from '../errors.js'
 import { confusionCounts, overlapMetrics } from '../metrics/overlap.js'
+import { MIN_LESION_REGION_ML } from '../pipeline/cleanup.js'
 import { createChestPhantom } from '../sim/phantom.js'
 import { reportToText } from '../report/report.js'
 import type { Vec3 } from '../volume/volume.js'
@@ -105,6 +106,7 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
         force: values.force === true || containsOnlyDemoOutputs(outputFolder),
         json: values.json ?? false,
         batchSize: 8,
+        minLesionRegionMl: MIN_LESION_REGION_ML,
         progress,
       },
     )

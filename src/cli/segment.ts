@@ -6,6 +6,7 @@ import { readVolume } from '../io/read.js'
 import { StagedOutput } from '../io/output-folder.js'
 import { writeVolume } from '../io/write.js'
 import { isProbabilityThreshold } from '../nn/metadata.js'
+import { MIN_LESION_REGION_ML } from '../pipeline/cleanup.js'
 import { BUILT_IN_LESION_MODEL_NAME, DEFAULT_LESION_MODEL, DEFAULT_LUNG_MODEL, loadSegmentationModel } from '../pipeline/models.js'
 import type { SegmentationModel } from '../pipeline/model.js'
 import { segmentCt, type SegmentationResult } from '../pipeline/segment.js'
@@ -36,6 +37,8 @@ Options:
       --lesion-threshold <p> lesion probability above which a pixel is lesion (default: the
                           threshold stored in the lesion model, else 0.5); lower finds
                           fainter lesions and marks more normal lung
+      --min-lesion-ml <mL> smallest lesion region kept, in mL (default 2, a ball of 16 mm);
+                          0 keeps every region. report.json counts the regions removed
       --batch-size <n>    slices per network run (default 8)
       --threads <n>       threads per network run (default: number of cores)
       --force             overwrite existing output files
@@ -52,6 +55,8 @@ export interface SegmentRunOptions {
   force: boolean
   json: boolean
   batchSize: number
+  /** Smallest lesion region kept, in mL. */
+  minLesionRegionMl: number
   progress: Progress
 }
 
@@ -123,6 +128,7 @@ export async function segmentAndWrite(
       lungModel: models.lung,
       lesionModel: models.lesion,
       batchSize: options.batchSize,
+      minLesionRegionMl: options.minLesionRegionMl,
       onProgress: (stage, done, total) => progress.update(stage === 'lungNetwork' ? 'lung network' : 'lesion network', done, total),
     })
 
@@ -157,7 +163,7 @@ export async function segmentAndWrite(
     output.commit()
 
     for (const [stage, seconds] of Object.entries(report.timingSeconds)) progress.detail(`${stage.padEnd(14)} ${seconds.toFixed(2)} s`)
-    for (const warning of [...result.warnings, ...measurementCautions(models.lesion, report.measurements)]) progress.warn(warning)
+    for (const warning of [...result.warnings, ...measurementCautions(models.lesion, report.measurements, options.minLesionRegionMl)]) progress.warn(warning)
     progress.log(`wrote ${names.all.join(', ')} to ${options.outputFolder}`)
     return { report, result }
   } catch (error) {
@@ -174,6 +180,14 @@ export function parseThreshold(text: string | undefined, option: string): number
   if (text === undefined) return undefined
   const value = Number(text)
   if (text.trim() === '' || !isProbabilityThreshold(value)) throw new InputError(`${option} expects a probability between 0 and 1 (exclusive), got "${text}"`)
+  return value
+}
+
+/** Parses --min-lesion-ml: a volume in mL, 0 or more. */
+export function parseMinLesionRegion(text: string | undefined): number {
+  if (text === undefined) return MIN_LESION_REGION_ML
+  const value = Number(text)
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0) throw new InputError(`--min-lesion-ml expects a volume in mL of 0 or more, got "${text}"`)
   return value
 }
 
@@ -207,6 +221,7 @@ export async function runSegmentCommand(argv: string[]): Promise<number> {
       'lung-model': { type: 'string' },
       'lesion-model': { type: 'string' },
       'lesion-threshold': { type: 'string' },
+      'min-lesion-ml': { type: 'string' },
       'batch-size': { type: 'string' },
       threads: { type: 'string' },
       force: { type: 'boolean' },
@@ -231,6 +246,7 @@ export async function runSegmentCommand(argv: string[]): Promise<number> {
     force: values.force ?? false,
     json: values.json ?? false,
     batchSize: parsePositiveInteger(values['batch-size'], '--batch-size', 8),
+    minLesionRegionMl: parseMinLesionRegion(values['min-lesion-ml']),
     progress: new Progress(verbosityOf(values)),
   }
   const threads = values.threads === undefined ? undefined : parsePositiveInteger(values.threads, '--threads', 1)

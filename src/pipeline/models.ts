@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { InputError } from '../errors.js'
 import { DEFAULT_THRESHOLD } from '../nn/metadata.js'
 import { SegmentationSession } from '../nn/session.js'
+import { MIN_LESION_REGION_ML } from './cleanup.js'
 import type { SegmentationModel } from './model.js'
 
 /** Folder of the models that ship with colinet (`models/` at the package root). */
@@ -18,7 +19,7 @@ export const BUILT_IN_LESION_MODEL_NAME = 'models/lesion.onnx'
  * Largest lesion volume in mL that the built-in lesion model marked on the lesion-free scans of
  * its model card (models/lesion.md: CIP ct-64). The caution quotes it as the card does.
  */
-export const BUILT_IN_LESION_FALSE_POSITIVE_ML = 41.9
+export const BUILT_IN_LESION_FALSE_POSITIVE_ML = 18.9
 
 /**
  * Returns a caution when a lesion mask of the built-in model is no larger than what that model
@@ -34,13 +35,17 @@ export function describeLesionWithinFalsePositiveRange(lesionMl: number, lungMl:
 }
 
 /**
- * Returns the caution for a run of the built-in lesion model below its own threshold, where its
- * false positives were not measured and are larger.
+ * Returns the caution for a run of the built-in lesion model with a lower threshold or a smaller
+ * minimum lesion region than its own, where its false positives were not measured and are larger.
  */
-export function describeLesionThresholdBelowModel(threshold: number, modelThreshold: number): string {
+export function describeLooserLesionSettings(threshold: number, modelThreshold: number, minRegionMl: number): string {
+  const looser = [
+    ...(threshold < modelThreshold ? [`the lesion threshold ${threshold} is below the built-in lesion model's ${modelThreshold}`] : []),
+    ...(minRegionMl < MIN_LESION_REGION_ML ? [`lesion regions from ${minRegionMl} mL are kept instead of from ${MIN_LESION_REGION_ML} mL`] : []),
+  ]
   return (
-    `the lesion threshold ${threshold} is below the built-in lesion model's ${modelThreshold}, at which it marks up to ` +
-    `${BUILT_IN_LESION_FALSE_POSITIVE_ML} mL of lesion in lungs without pneumonia (models/lesion.md): expect more lesion in normal lung; check it in the overview`
+    `${looser.join(' and ')}; with its own settings the model marks up to ${BUILT_IN_LESION_FALSE_POSITIVE_ML} mL of lesion in lungs without ` +
+    'pneumonia (models/lesion.md): expect more lesion in normal lung; check it in the overview'
   )
 }
 

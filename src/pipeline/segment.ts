@@ -2,7 +2,10 @@ import { performance } from 'node:perf_hooks'
 import { geometryOf, type Volume } from '../volume/volume.js'
 import { frameForVolume } from './body-crop.js'
 import { removeCentralAirways } from '../sim/label-lungs.js'
-import { cleanLungMask, joinLesionsToLung, LESION_JOIN_BITE_RADIUS_MM, LESION_JOIN_LUNG_PROBABILITY } from './cleanup.js'
+import {
+  cleanLungMask, joinLesionsToLung, LESION_JOIN_BITE_RADIUS_MM, LESION_JOIN_LUNG_PROBABILITY, MIN_LESION_REGION_ML, removeSmallLesionRegions,
+  type RemovedLesionRegions,
+} from './cleanup.js'
 import { describeIncludedMasses, describeLesionInMasses, includeMassesAtLungBorder, markLungOutlineBites } from './pleural-masses.js'
 import { checkHounsfieldUnits, checkLungAirPresent } from './input-checks.js'
 import type { SegmentationModel } from './model.js'
@@ -18,6 +21,8 @@ export const NETWORK_STAGES: readonly Stage[] = ['lungNetwork', 'lesionNetwork']
 export interface SegmentOptions {
   lungModel: SegmentationModel
   lesionModel: SegmentationModel
+  /** Lesion regions smaller than this (mL) are removed; 0 keeps all. Default MIN_LESION_REGION_ML. */
+  minLesionRegionMl?: number
   /** Slices per network run; larger batches use more memory. Default 8. */
   batchSize?: number
   /** Called after each batch of a network stage with the slices done and the total. */
@@ -32,6 +37,8 @@ export interface SegmentationResult {
   /** 0 background, 1 lung without lesion, 2 lesion, on the input grid. */
   labels: Volume<Uint8Array>
   stageSeconds: Record<Stage, number>
+  /** The lesion regions removed for being smaller than the minimum. */
+  removedLesionRegions: RemovedLesionRegions
   slicesWithLung: number
   slicesProcessedByLungNetwork: number
   slicesProcessedByLesionNetwork: number
@@ -122,6 +129,8 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
     if (lesionMask[v] === 1 && lungCleanup.labels[v] === 0 && looseLung[v] === 0) searched[Math.floor(v / sliceSize)] = 1
   }
   markLungOutlineBites(lungCleanup.labels, canonical, LESION_JOIN_BITE_RADIUS_MM, looseLung, (z) => searched[z] === 1)
+  const minRegionMl = options.minLesionRegionMl ?? MIN_LESION_REGION_ML
+  const removedLesionRegions = removeSmallLesionRegions(lesionMask, lungCleanup.labels, looseLung, canonical.size, canonical.spacingMm, minRegionMl)
   joinLesionsToLung(lesionMask, lungCleanup.labels, looseLung, canonical.size)
   const lesionInMassNote = describeLesionInMasses(lesionMask, masses, canonical.spacingMm)
   if (lesionInMassNote !== undefined) warnings.push(lesionInMassNote)
@@ -141,6 +150,7 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
     lesion,
     labels,
     stageSeconds,
+    removedLesionRegions,
     slicesWithLung: lungSlices.length,
     slicesProcessedByLungNetwork: nz,
     slicesProcessedByLesionNetwork: lungSlices.length,

@@ -1,7 +1,8 @@
 import type { SegmentationResult } from '../pipeline/segment.js'
 import { NETWORK_STAGES } from '../pipeline/segment.js'
+import { MIN_LESION_REGION_ML, type RemovedLesionRegions } from '../pipeline/cleanup.js'
 import type { SegmentationModel } from '../pipeline/model.js'
-import { BUILT_IN_LESION_MODEL_NAME, describeLesionThresholdBelowModel, describeLesionWithinFalsePositiveRange } from '../pipeline/models.js'
+import { BUILT_IN_LESION_MODEL_NAME, describeLesionWithinFalsePositiveRange, describeLooserLesionSettings } from '../pipeline/models.js'
 import type { Volume } from '../volume/volume.js'
 import { formatCsvField, formatCsvNumber, type CsvPrecision } from './csv.js'
 import { computeRadiomics } from '../metrics/radiomics/radiomics.js'
@@ -29,6 +30,8 @@ export interface SegmentationReport {
     direction: number[]
   }
   models: { lung: ModelDescription; lesion: ModelDescription }
+  /** Lesion regions removed for being smaller than the minimum (colinet segment --min-lesion-ml). */
+  removedLesionRegions: RemovedLesionRegions
   measurements: LungMeasurements
   /**
    * PyRadiomics-named first-order and shape features (bin width 25 HU) of the whole lung and of
@@ -100,6 +103,7 @@ export function buildSegmentationReport(inputs: ReportInputs): SegmentationRepor
       direction: Array.from(ct.direction),
     },
     models: { lung: describeModel(inputs.lungModel), lesion: describeModel(inputs.lesionModel) },
+    removedLesionRegions: { ...result.removedLesionRegions },
     measurements,
     radiomics: inputs.radiomics,
     slices: {
@@ -114,26 +118,32 @@ export function buildSegmentationReport(inputs: ReportInputs): SegmentationRepor
       ...untrainedModelWarnings([inputs.lungModel, inputs.lesionModel]),
       ...inputs.warnings,
       ...result.warnings,
-      ...measurementCautions(inputs.lesionModel, measurements),
+      ...measurementCautions(inputs.lesionModel, measurements, result.removedLesionRegions.minRegionMl),
     ],
   }
 }
 
-/** Returns the cautions about implausible measurements: the total lung volume, then the lesion volume. */
-export function measurementCautions(lesionModel: SegmentationModel, measurements: LungMeasurements): string[] {
+/**
+ * Returns the cautions about implausible measurements: the total lung volume, then the lesion
+ * volume. `minRegionMl` is the smallest lesion region segment kept.
+ */
+export function measurementCautions(lesionModel: SegmentationModel, measurements: LungMeasurements, minRegionMl: number): string[] {
   const lungCaution = describeImplausibleLungVolume(measurements.lungVolumeMl.total)
-  return [...(lungCaution === undefined ? [] : [lungCaution]), ...lesionVolumeCautions(lesionModel, measurements)]
+  return [...(lungCaution === undefined ? [] : [lungCaution]), ...lesionVolumeCautions(lesionModel, measurements, minRegionMl)]
 }
 
 /**
- * Returns the cautions about the lesion mask of the built-in lesion model. Below its own threshold
- * the caution states that its false positives are larger than measured. At or above it, a mask no
- * larger than what it marks in lungs without pneumonia gets a caution, because a higher threshold
- * only shrinks the mask. Other models get none, because their range is not measured.
+ * Returns the cautions about the lesion mask of the built-in lesion model. With a threshold below
+ * its own or a smaller minimum lesion region than the built-in one, the caution states that its
+ * false positives are larger than measured. Otherwise, a mask no larger than what it marks in
+ * lungs without pneumonia gets a caution, because a higher threshold or a larger minimum only
+ * shrinks the mask. Other models get none, because their range is not measured.
  */
-export function lesionVolumeCautions(lesionModel: SegmentationModel, measurements: LungMeasurements): string[] {
+export function lesionVolumeCautions(lesionModel: SegmentationModel, measurements: LungMeasurements, minRegionMl: number): string[] {
   if (lesionModel.name !== BUILT_IN_LESION_MODEL_NAME) return []
-  if (lesionModel.threshold < lesionModel.modelThreshold) return [describeLesionThresholdBelowModel(lesionModel.threshold, lesionModel.modelThreshold)]
+  if (lesionModel.threshold < lesionModel.modelThreshold || minRegionMl < MIN_LESION_REGION_ML) {
+    return [describeLooserLesionSettings(lesionModel.threshold, lesionModel.modelThreshold, minRegionMl)]
+  }
   const caution = describeLesionWithinFalsePositiveRange(measurements.lesionVolumeMl.total, measurements.lungVolumeMl.total)
   return caution === undefined ? [] : [caution]
 }
@@ -146,7 +156,7 @@ export function lesionVolumeCautions(lesionModel: SegmentationModel, measurement
  * digits. Counts stay whole.
  */
 const REPORT_CSV_PRECISION: ReadonlyArray<[RegExp, CsvPrecision]> = [
-  [/^input\.size$|^slices\.|^measurements\.(lung|lesion)Hu\.voxels$/, { decimals: 0 }],
+  [/^input\.size$|^slices\.|^measurements\.(lung|lesion)Hu\.voxels$|^removedLesionRegions\.regions$/, { decimals: 0 }],
   [/^input\.(spacingMm|origin|direction)$/, { decimals: 6 }],
   [/^measurements\.(lung|lesion)VolumeMl\./, { decimals: 2 }],
   [/^measurements\.percentAffected\./, { decimals: 2 }],
@@ -155,6 +165,8 @@ const REPORT_CSV_PRECISION: ReadonlyArray<[RegExp, CsvPrecision]> = [
   [/^timingSeconds\./, { decimals: 2 }],
   [/^nonNetworkTimeFraction$/, { decimals: 4 }],
   [/^models\.(lung|lesion)\.threshold$/, { significantDigits: 6 }],
+  [/^removedLesionRegions\.minRegionMl$/, { significantDigits: 6 }],
+  [/^removedLesionRegions\.volumeMl$/, { decimals: 2 }],
 ]
 
 /** Returns the rounding of a report.csv column, or undefined for a column written in full. */
@@ -196,6 +208,12 @@ function formatNumber(value: number | null, digits = 1, unit = ''): string {
   return value === null ? 'n/a' : `${value.toFixed(digits)}${unit}`
 }
 
+function removedRegionsLine(removed: RemovedLesionRegions): string[] {
+  if (removed.regions === 0) return []
+  const regions = removed.regions === 1 ? '1 region' : `${removed.regions} regions`
+  return [`             ${regions} under ${removed.minRegionMl} mL removed (${formatNumber(removed.volumeMl)} mL in all; --min-lesion-ml 0 keeps them)`]
+}
+
 /** Formats a short plain-text summary for the terminal. */
 export function reportToText(report: SegmentationReport): string {
   const m = report.measurements
@@ -204,6 +222,7 @@ export function reportToText(report: SegmentationReport): string {
     `             ${report.input.size.join(' x ')} voxels, ${report.input.spacingMm.map((s) => s.toFixed(3)).join(' x ')} mm`,
     `lung         ${formatNumber(m.lungVolumeMl.total)} mL (right ${formatNumber(m.lungVolumeMl.right)}, left ${formatNumber(m.lungVolumeMl.left)})`,
     `lesion       ${formatNumber(m.lesionVolumeMl.total)} mL (right ${formatNumber(m.lesionVolumeMl.right)}, left ${formatNumber(m.lesionVolumeMl.left)})`,
+    ...removedRegionsLine(report.removedLesionRegions),
     `affected     ${formatNumber(m.percentAffected.total, 1, ' %')} of lung (right ${formatNumber(m.percentAffected.right, 1, ' %')}, left ${formatNumber(m.percentAffected.left, 1, ' %')})`,
     `lung HU      mean ${formatNumber(m.lungHu.mean)}, SD ${formatNumber(m.lungHu.sd)}`,
     `lesion HU    mean ${formatNumber(m.lesionHu.mean)}, SD ${formatNumber(m.lesionHu.sd)}`,

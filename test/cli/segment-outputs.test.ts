@@ -120,6 +120,33 @@ test('lesion threshold option overrides model', async () => {
   assert.equal(lesionMl(strictReport), 0)
 })
 
+test('lesion regions below --min-lesion-ml are removed and counted', () => {
+  // The 33.5 mL sphere of the test before, found at threshold 0.5: kept with the default minimum
+  // of 2 mL, removed as one region with a minimum of 40 mL.
+  const input = join(folder, 'threshold.nii.gz')
+  const models = ['--lung-model', join(folder, 'lung.onnx'), '--lesion-model', join(folder, 'lesion.onnx')]
+  const atDefault = JSON.parse(readFileSync(join(folder, 'threshold-default', 'report.json'), 'utf8'))
+  assert.deepEqual(atDefault.removedLesionRegions, { minRegionMl: 2, regions: 0, volumeMl: 0 })
+  const run = runColinet(['segment', input, '-o', join(folder, 'min-40'), '--quiet', '--min-lesion-ml', '40', ...models])
+  assert.equal(run.status, 0, run.stderr)
+  const report = JSON.parse(readFileSync(join(folder, 'min-40', 'report.json'), 'utf8'))
+  assert.equal(report.measurements.lesionVolumeMl.total, 0)
+  assert.equal(report.removedLesionRegions.minRegionMl, 40)
+  assert.equal(report.removedLesionRegions.regions, 1)
+  assert.ok(Math.abs(report.removedLesionRegions.volumeMl - atDefault.measurements.lesionVolumeMl.total) < 1e-9, JSON.stringify(report.removedLesionRegions))
+  assert.match(run.stdout, /1 region under 40 mL removed \(\d+\.\d mL in all; --min-lesion-ml 0 keeps them\)/)
+})
+
+test('negative or non-numeric --min-lesion-ml rejected', () => {
+  for (const text of ['-1', 'two', '', 'Infinity']) {
+    const output = join(folder, `bad-min-${text}`)
+    const run = runColinet(['segment', 'chest.nii.gz', '-o', output, `--min-lesion-ml=${text}`])
+    assert.equal(run.status, 2)
+    assert.match(run.stderr, new RegExp(`--min-lesion-ml expects a volume in mL of 0 or more, got "${text}"`))
+    assert.equal(existsSync(output), false)
+  }
+})
+
 test('lesion threshold outside (0, 1) rejected', () => {
   for (const text of ['1', '0', '1.5', 'most']) {
     const output = join(folder, `bad-threshold-${text}`)

@@ -25,7 +25,7 @@ async function withCipScanAndModels(
   try {
     assert.equal(lungModel.trained, true, 'models/lung.onnx is trained')
     assert.equal(lesionModel.trained, true, 'models/lesion.onnx is trained')
-    assert.equal(lesionModel.threshold, 0.8, 'models/lesion.onnx stores the threshold of its model card')
+    assert.equal(lesionModel.threshold, 0.7, 'models/lesion.onnx stores the threshold of its model card')
     await check((await readVolume(ctPath)).volume, (await readVolume(referencePath)).volume, { lungModel, lesionModel })
   } finally {
     await lungModel.dispose()
@@ -62,11 +62,12 @@ test('shipped models find simulated pneumonia', (t) =>
 
 /**
  * Bounds near the shipped models' measured values, so a worse model fails. Measured (models/lung.md
- * and lesion.md): lung Dice 0.979 and 41.85 mL of lesion on the CIP scan, and with 35 % simulated
- * pneumonia, lesion Dice 0.833 and lung Dice 0.959. The lesion models before this one found
- * 66.3, 68 and 86.5 mL on the CIP scan.
+ * and lesion.md): lung Dice 0.979 and 18.9 mL of lesion on the CIP scan, and with 35 % simulated
+ * pneumonia, lesion Dice 0.840 and lung Dice 0.959. The same lesion network at threshold 0.8 with
+ * no minimum lesion region found 41.9 mL on the CIP scan, and the models before it 66.3, 68 and
+ * 86.5 mL.
  */
 const LUNG_DICE_BOUND = 0.97
-const LESION_FALSE_POSITIVE_BOUND_ML = 50
+const LESION_FALSE_POSITIVE_BOUND_ML = 25
 const LESION_DICE_BOUND = 0.8
 const LUNG_WITH_LESIONS_DICE_BOUND = 0.95

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { frameForBox } from '../../src/pipeline/body-crop.js'
-import { cleanLungMask, joinLesionsToLung, LEFT_LUNG, RIGHT_LUNG } from '../../src/pipeline/cleanup.js'
+import { cleanLungMask, joinLesionsToLung, LEFT_LUNG, removeSmallLesionRegions, RIGHT_LUNG } from '../../src/pipeline/cleanup.js'
 import { checkHounsfieldUnits, enclosedAirFraction } from '../../src/pipeline/input-checks.js'
 import { planReorientation } from '../../src/pipeline/orientation.js'
 import { normaliseHu, preprocessSlices, probabilitiesToSlice, type SliceFrame } from '../../src/pipeline/preprocess.js'
@@ -126,6 +126,39 @@ test('joinLesionsToLung keeps lesions touching the lung', () => {
   joinLesionsToLung(lesion, lung, loose, size)
   assert.deepEqual(Array.from(lesion), [0, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 0])
   assert.deepEqual(Array.from(lung), [0, RIGHT_LUNG, 1, 1, 1, 0, 0, 0, 2, 2, LEFT_LUNG, 0])
+})
+
+test('removeSmallLesionRegions drops regions below the minimum volume', () => {
+  // 10 x 10 x 4 grid of 5 x 5 x 10 mm voxels (0.25 mL each), all lung. Regions: a 2 x 2 x 2 cube
+  // (8 voxels, 2 mL), a 1 x 3 x 2 bar (6 voxels, 1.5 mL) and a diagonal pair of voxels that is one
+  // region only through their shared corner (0.5 mL).
+  const size: Vec3 = [10, 10, 4]
+  const at = (x: number, y: number, z: number): number => x + 10 * (y + 10 * z)
+  const lung = new Uint8Array(400).fill(RIGHT_LUNG)
+  const loose = new Uint8Array(400)
+  const lesion = new Uint8Array(400)
+  for (let z = 0; z < 2; z++) for (let y = 0; y < 2; y++) for (let x = 0; x < 2; x++) lesion[at(x, y, z)] = 1
+  for (let z = 2; z < 4; z++) for (let y = 5; y < 8; y++) lesion[at(6, y, z)] = 1
+  lesion[at(9, 0, 0)] = 1
+  lesion[at(8, 1, 1)] = 1
+  const kept = Uint8Array.from(lesion)
+  const removed = removeSmallLesionRegions(kept, lung, loose, size, [5, 5, 10], 1.5)
+  assert.deepEqual(removed, { minRegionMl: 1.5, regions: 1, volumeMl: 0.5 })
+  assert.equal(kept[at(9, 0, 0)] + kept[at(8, 1, 1)], 0)
+  assert.equal(kept.reduce((sum, v) => sum + v, 0), 14)
+
+  const strict = Uint8Array.from(lesion)
+  assert.deepEqual(removeSmallLesionRegions(strict, lung, loose, size, [5, 5, 10], 2), { minRegionMl: 2, regions: 2, volumeMl: 2 })
+  assert.equal(strict.reduce((sum, v) => sum + v, 0), 8)
+
+  // Only voxels inside the lung or the loose lung count: with the cube's top layer outside both,
+  // the cube is 4 voxels (1 mL) and goes at 1.5 mL; 0 keeps every region.
+  for (let y = 0; y < 2; y++) for (let x = 0; x < 2; x++) lung[at(x, y, 1)] = 0
+  const outside = Uint8Array.from(lesion)
+  assert.deepEqual(removeSmallLesionRegions(outside, lung, loose, size, [5, 5, 10], 1.5), { minRegionMl: 1.5, regions: 2, volumeMl: 1.5 })
+  const all = Uint8Array.from(lesion)
+  assert.deepEqual(removeSmallLesionRegions(all, lung, loose, size, [5, 5, 10], 0), { minRegionMl: 0, regions: 0, volumeMl: 0 })
+  assert.equal(all.reduce((sum, v) => sum + v, 0), 12, 'the 4 voxels outside the lung bounds are cleared')
 })
 
 test('checkHounsfieldUnits names what it found', () => {
