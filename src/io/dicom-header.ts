@@ -3,10 +3,10 @@ import { closeSync, openSync, readSync } from 'node:fs'
 /**
  * A reader for the few header attributes that group DICOM files into series. It parses the
  * Part 10 file meta information and then the data set in explicit or implicit VR little endian.
- * It stops at the first element past the wanted tags, so it reads a few KB per file where a full
- * DICOM toolkit parses the whole file. It returns undefined for anything it does not handle
- * (no "DICM" preamble, big-endian or deflated transfer syntax, a header larger than the bytes
- * read), and the caller then falls back to a full DICOM reader.
+ * It stops at the pixel data, so it reads a few KB per file where a full DICOM toolkit parses the
+ * whole file. It returns undefined for anything it does not handle (no "DICM" preamble,
+ * big-endian or deflated transfer syntax, requested tags beyond the first 64 KB), and the caller
+ * then falls back to a full DICOM reader.
  */
 
 const HEADER_BYTES = 64 * 1024
@@ -18,16 +18,6 @@ const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 
 /** Tags of VR US (unsigned 16-bit) among those read, for implicit VR where the file does not name the VR. */
 const UNSIGNED_SHORT_TAGS = new Set(['0028|0010', '0028|0011', '0028|0100', '0028|0101', '0028|0102', '0028|0103'])
 
-/** Reads the given tags ('gggg|eeee', lower-case hex) from the header of a DICOM file. */
-export function readDicomHeaderTags(path: string, tags: readonly string[]): Map<string, string> | undefined {
-  const bytes = readHeaderBytes(path)
-  try {
-    return parseHeader(bytes, new Set(tags))
-  } catch {
-    return undefined
-  }
-}
-
 /** Position and length of a file's Pixel Data element (7FE0,0010) value. */
 export interface PixelDataExtent {
   /** Byte offset of the first pixel data byte in the file. */
@@ -36,35 +26,28 @@ export interface PixelDataExtent {
   length: number
 }
 
+/** Header attributes of one DICOM file. */
+export interface DicomHeader {
+  /** The requested tags found, by 'gggg|eeee' key. */
+  tags: Map<string, string>
+  /**
+   * Where the native (uncompressed) pixel data start and how long they are. It is undefined for
+   * compressed pixel data, and when the elements before them do not fit in the first 64 KB.
+   */
+  pixelData: PixelDataExtent | undefined
+}
+
 /**
- * Reads where the native (uncompressed) pixel data of a DICOM file start and how long they are.
- * Returns undefined when the header is not one this parser handles, when the elements before the
- * pixel data do not fit in the first 64 KB, or for encapsulated (compressed) pixel data.
+ * Reads the given tags ('gggg|eeee', lower-case hex) and the pixel data extent from the header
+ * of a DICOM file, or returns undefined for a header this parser does not handle.
  */
-export function readPixelDataExtent(path: string): PixelDataExtent | undefined {
+export function readDicomHeader(path: string, tags: readonly string[]): DicomHeader | undefined {
   const bytes = readHeaderBytes(path)
   try {
-    return findPixelData(bytes)
+    return parseHeader(bytes, new Set(tags))
   } catch {
     return undefined
   }
-}
-
-function findPixelData(bytes: Buffer): PixelDataExtent | undefined {
-  const cursor = dataSetStart(bytes)
-  if (cursor === undefined) return undefined
-  while (cursor.offset + 12 <= bytes.length) {
-    const group = bytes.readUInt16LE(cursor.offset)
-    const elementNumber = bytes.readUInt16LE(cursor.offset + 2)
-    if (group === 0x7fe0 && elementNumber === 0x0010) {
-      // Pixel data are OB or OW, so in explicit VR their header has the long form.
-      const length = cursor.explicit ? bytes.readUInt32LE(cursor.offset + 8) : bytes.readUInt32LE(cursor.offset + 4)
-      const offset = cursor.offset + (cursor.explicit ? 12 : 8)
-      return length === UNDEFINED_LENGTH ? undefined : { offset, length }
-    }
-    readElement(bytes, cursor, cursor.explicit)
-  }
-  return undefined
 }
 
 /** Reads the first HEADER_BYTES of a file, or the whole file when it is shorter. */
@@ -104,22 +87,36 @@ function tagKey(group: number, element: number): string {
   return `${group.toString(16).padStart(4, '0')}|${element.toString(16).padStart(4, '0')}`
 }
 
-function parseHeader(bytes: Buffer, wanted: Set<string>): Map<string, string> | undefined {
-  const found = new Map<string, string>()
-  const lastWanted = Math.max(...[...wanted].map((tag) => parseInt(tag.replace('|', ''), 16)))
+function parseHeader(bytes: Buffer, requested: Set<string>): DicomHeader | undefined {
+  const tags = new Map<string, string>()
+  const lastRequested = Math.max(...[...requested].map((tag) => parseInt(tag.replace('|', ''), 16)))
   const cursor = dataSetStart(bytes)
   if (cursor === undefined) return undefined
-  const explicit = cursor.explicit
 
-  while (cursor.offset + 8 <= bytes.length) {
-    const group = bytes.readUInt16LE(cursor.offset)
-    const elementNumber = bytes.readUInt16LE(cursor.offset + 2)
-    if (group * 0x10000 + elementNumber > lastWanted) return found
-    const element = readElement(bytes, cursor, explicit)
-    if (wanted.has(element.key)) found.set(element.key, element.text)
+  // Past the last requested tag, a header that runs beyond the bytes read hides only the pixel data.
+  let pastRequested = false
+  try {
+    while (cursor.offset + 8 <= bytes.length) {
+      const group = bytes.readUInt16LE(cursor.offset)
+      const elementNumber = bytes.readUInt16LE(cursor.offset + 2)
+      if (group === 0x7fe0 && elementNumber === 0x0010) return { tags, pixelData: pixelDataAt(bytes, cursor.offset, cursor.explicit) }
+      pastRequested = group * 0x10000 + elementNumber > lastRequested
+      const element = readElement(bytes, cursor, cursor.explicit)
+      if (requested.has(element.key)) tags.set(element.key, element.text)
+    }
+  } catch (error) {
+    if (!pastRequested) throw error
   }
-  // The header ran past the bytes read: some wanted tags may be missing.
-  return undefined
+  return pastRequested ? { tags, pixelData: undefined } : undefined
+}
+
+/** Reads the extent of the Pixel Data element whose header starts at `offset`. */
+function pixelDataAt(bytes: Buffer, offset: number, explicit: boolean): PixelDataExtent | undefined {
+  // Pixel data are OB or OW, so in explicit VR their header has the long form.
+  const headerLength = explicit ? 12 : 8
+  if (offset + headerLength > bytes.length) return undefined
+  const length = bytes.readUInt32LE(offset + headerLength - 4)
+  return length === UNDEFINED_LENGTH ? undefined : { offset: offset + headerLength, length }
 }
 
 function readElement(bytes: Buffer, cursor: Cursor, explicit: boolean): { key: string; text: string } {

@@ -3,7 +3,7 @@ import { basename, join, resolve } from 'node:path'
 import { readDicomTagsNode, readImageDicomFileSeriesNode } from '@itk-wasm/dicom'
 import type { Image } from 'itk-wasm'
 import { InputError } from '../errors.js'
-import { readDicomHeaderTags, readPixelDataExtent } from './dicom-header.js'
+import { readDicomHeader, type DicomHeader, type PixelDataExtent } from './dicom-header.js'
 import { withItkConsoleHeld } from './itk-console.js'
 
 const TAG_MODALITY = '0008|0060'
@@ -25,6 +25,8 @@ export interface DicomSeries {
   files: string[]
   /** ImagePositionPatient of each file in mm, NaN where absent. */
   positions: number[][]
+  /** Native pixel data extent of each file, undefined where the fast header parse did not find it. */
+  pixelData: (PixelDataExtent | undefined)[]
   /** ImageOrientationPatient of the series' first file. */
   orientation: number[]
   isLocalizer: boolean
@@ -52,14 +54,15 @@ function listFiles(folder: string): string[] {
 
 /**
  * Reads the series tags of one file: a fast header parse for the common transfer syntaxes, else
- * itk-wasm's full reader (about 70 ms per file). Returns undefined for a file that is not DICOM.
+ * itk-wasm's full reader (about 70 ms per file, without the pixel data extent). Returns undefined
+ * for a file that is not DICOM.
  */
-async function readSeriesTags(file: string, tags: string[]): Promise<Map<string, string> | undefined> {
-  const fast = readDicomHeaderTags(file, tags)
+async function readSeriesHeader(file: string, tags: string[]): Promise<DicomHeader | undefined> {
+  const fast = readDicomHeader(file, tags)
   if (fast !== undefined) return fast
   try {
     const result = await withItkConsoleHeld(() => readDicomTagsNode(file, { tagsToRead: { tags } }))
-    return new Map(result.tags.map(([tag, value]) => [tag.toLowerCase(), value.trim()]))
+    return { tags: new Map(result.tags.map(([tag, value]) => [tag.toLowerCase(), value.trim()])), pixelData: undefined }
   } catch {
     return undefined
   }
@@ -85,8 +88,9 @@ export async function findDicomSeries(folder: string): Promise<DicomSeries[]> {
   const tagsToRead = { tags: [TAG_MODALITY, TAG_IMAGE_TYPE, TAG_SERIES_DESCRIPTION, TAG_PATIENT_ID, TAG_SERIES_UID, TAG_ORIENTATION, TAG_POSITION, TAG_ROWS] }
 
   for (const file of listFiles(folder)) {
-    const tags = await readSeriesTags(file, tagsToRead.tags)
-    if (tags === undefined) continue
+    const header = await readSeriesHeader(file, tagsToRead.tags)
+    if (header === undefined) continue
+    const tags = header.tags
     const uid = tags.get(TAG_SERIES_UID)
     if (uid === undefined || tags.get(TAG_ROWS) === undefined) continue
 
@@ -100,6 +104,7 @@ export async function findDicomSeries(folder: string): Promise<DicomSeries[]> {
         description: tags.get(TAG_SERIES_DESCRIPTION) ?? '',
         files: [],
         positions: [],
+        pixelData: [],
         orientation,
         isLocalizer: (tags.get(TAG_IMAGE_TYPE) ?? '').toUpperCase().includes('LOCALIZER'),
         plane: planeOfOrientation(orientation),
@@ -109,6 +114,7 @@ export async function findDicomSeries(folder: string): Promise<DicomSeries[]> {
     series.files.push(file)
     const position = (tags.get(TAG_POSITION) ?? '').split('\\').map(Number)
     series.positions.push(position.length === 3 ? position : [NaN, NaN, NaN])
+    series.pixelData.push(header.pixelData)
   }
   return [...bySeries.values()]
 }
@@ -194,8 +200,8 @@ export async function readDicomFolder(input: string, seriesUid?: string): Promis
  */
 function checkFilesComplete(series: DicomSeries): void {
   const cut: string[] = []
-  for (const file of series.files) {
-    const extent = readPixelDataExtent(file)
+  for (const [index, file] of series.files.entries()) {
+    const extent = series.pixelData[index]
     if (extent === undefined) continue
     const found = statSync(file).size - extent.offset
     if (found < extent.length) cut.push(`${basename(file)} contains ${Math.max(0, found)} of ${extent.length} bytes`)

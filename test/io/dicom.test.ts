@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict'
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { readDicomTagsNode } from '@itk-wasm/dicom'
 import { chooseSeries, planeOfOrientation, type DicomSeries } from '../../src/io/dicom.js'
-import { readDicomHeaderTags } from '../../src/io/dicom-header.js'
+import { readDicomHeader } from '../../src/io/dicom-header.js'
 import { readVolume } from '../../src/io/read.js'
 import { requireSharedData } from '../support/data.js'
 
-const TAGS = ['0008|0008', '0008|0060', '0008|103e', '0020|000e', '0020|0037', '0028|0010']
+const TAGS = ['0008|0008', '0008|0060', '0008|103e', '0020|000e', '0020|0037', '0028|0010', '0028|0011', '0028|0100']
 
 for (const folder of ['ct/cip/ct-64-dicom', 'ct/lung-pet-ct-dx/A0001-5mm-a']) {
   test(`header reader matches itk-wasm on ${folder}`, async (t) => {
@@ -17,10 +17,16 @@ for (const folder of ['ct/cip/ct-64-dicom', 'ct/lung-pet-ct-dx/A0001-5mm-a']) {
     if (path === undefined) return
     const file = join(path, readdirSync(path).sort()[0])
 
-    const fast = readDicomHeaderTags(file, TAGS)
+    const header = readDicomHeader(file, TAGS)
     const reference = await readDicomTagsNode(file, { tagsToRead: { tags: TAGS } })
-    assert.ok(fast !== undefined, 'the header reader handles this file')
-    for (const [tag, value] of reference.tags) assert.equal(fast.get(tag.toLowerCase()), value.trim(), `tag ${tag}`)
+    assert.ok(header !== undefined, 'the header reader handles this file')
+    for (const [tag, value] of reference.tags) assert.equal(header.tags.get(tag.toLowerCase()), value.trim(), `tag ${tag}`)
+
+    // Native pixel data: rows x columns x bits allocated / 8 bytes, ending within the file.
+    const value = (tag: string): number => Number(reference.tags.find(([key]) => key.toLowerCase() === tag)?.[1])
+    assert.ok(header.pixelData !== undefined, 'pixel data found')
+    assert.equal(header.pixelData.length, (value('0028|0010') * value('0028|0011') * value('0028|0100')) / 8)
+    assert.ok(header.pixelData.offset + header.pixelData.length <= statSync(file).size)
   })
 }
 
@@ -40,6 +46,7 @@ function series(uid: string, files: number, extra: Partial<DicomSeries> = {}): D
     description: '',
     files: Array.from({ length: files }, (_, i) => `${uid}-${i}`),
     positions: Array.from({ length: files }, (_, i) => [0, 0, 5 * i]),
+    pixelData: Array.from({ length: files }, () => undefined),
     orientation: [1, 0, 0, 0, 1, 0],
     isLocalizer: false,
     plane: 'axial',
