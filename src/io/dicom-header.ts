@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 
 /**
  * A reader for the few header attributes that group DICOM files into series. It parses the
@@ -11,7 +11,8 @@ import { closeSync, openSync, readSync } from 'node:fs'
 
 const HEADER_BYTES = 64 * 1024
 const IMPLICIT_LITTLE_ENDIAN = '1.2.840.10008.1.2'
-const EXPLICIT_LITTLE_ENDIAN = '1.2.840.10008.1.2.1'
+const EXPLICIT_BIG_ENDIAN = '1.2.840.10008.1.2.2'
+const DEFLATED_EXPLICIT_LITTLE_ENDIAN = '1.2.840.10008.1.2.1.99'
 const UNDEFINED_LENGTH = 0xffffffff
 /** VRs whose explicit-VR header has 2 reserved bytes and a 4-byte length. */
 const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV'])
@@ -22,8 +23,14 @@ const UNSIGNED_SHORT_TAGS = new Set(['0028|0010', '0028|0011', '0028|0100', '002
 export interface PixelDataExtent {
   /** Byte offset of the first pixel data byte in the file. */
   offset: number
-  /** Bytes of pixel data that the element header calls for. */
+  /**
+   * Bytes of pixel data from `offset`. For native pixel data, the element's length. For
+   * compressed pixel data, the bytes up to the end of the sequence delimiter, or in a file cut
+   * short, a lower bound: up to the end of the fragment that runs past the end of the file.
+   */
   length: number
+  /** True for compressed pixel data, stored as a sequence of fragments. */
+  encapsulated: boolean
 }
 
 /** Header attributes of one DICOM file. */
@@ -31,8 +38,8 @@ export interface DicomHeader {
   /** The requested tags found, by 'gggg|eeee' key. */
   tags: Map<string, string>
   /**
-   * Where the native (uncompressed) pixel data start and how long they are. It is undefined for
-   * compressed pixel data, and when the elements before them do not fit in the first 64 KB.
+   * Extent of the pixel data: undefined when the elements before them do not fit in the first
+   * 64 KB, and when their fragments do not follow the standard.
    */
   pixelData: PixelDataExtent | undefined
 }
@@ -43,10 +50,39 @@ export interface DicomHeader {
  */
 export function readDicomHeader(path: string, tags: readonly string[]): DicomHeader | undefined {
   const bytes = readHeaderBytes(path)
+  let header: DicomHeader | undefined
   try {
-    return parseHeader(bytes, new Set(tags))
+    header = parseHeader(bytes, new Set(tags))
   } catch {
     return undefined
+  }
+  if (header?.pixelData?.encapsulated === true) header.pixelData = measureFragments(path, header.pixelData.offset)
+  return header
+}
+
+/**
+ * Walks the item headers of compressed pixel data from `offset` to the sequence delimiter, reading
+ * 8 bytes per fragment. Returns undefined for items that do not follow the standard.
+ */
+function measureFragments(path: string, offset: number): PixelDataExtent | undefined {
+  const item = Buffer.alloc(8)
+  const fd = openSync(path, 'r')
+  try {
+    const fileBytes = fstatSync(fd).size
+    let position = offset
+    for (;;) {
+      // A file that ends here still needs at least this item header.
+      if (position + 8 > fileBytes) return { offset, length: position + 8 - offset, encapsulated: true }
+      readSync(fd, item, 0, 8, position)
+      const group = item.readUInt16LE(0)
+      const element = item.readUInt16LE(2)
+      const length = item.readUInt32LE(4)
+      if (group === 0xfffe && element === 0xe0dd) return { offset, length: position + 8 - offset, encapsulated: true }
+      if (group !== 0xfffe || element !== 0xe000 || length === UNDEFINED_LENGTH) return undefined
+      position += 8 + length
+    }
+  } finally {
+    closeSync(fd)
   }
 }
 
@@ -78,9 +114,10 @@ function dataSetStart(bytes: Buffer): (Cursor & { explicit: boolean }) | undefin
     const element = readElement(bytes, cursor, true)
     if (element.key === '0002|0010') transferSyntax = element.text
   }
-  const explicit = transferSyntax === EXPLICIT_LITTLE_ENDIAN
-  if (!explicit && transferSyntax !== IMPLICIT_LITTLE_ENDIAN) return undefined
-  return { offset: cursor.offset, explicit }
+  // Every other transfer syntax, the compressed ones included, encodes the data set in explicit VR
+  // little endian.
+  if (transferSyntax === '' || transferSyntax === EXPLICIT_BIG_ENDIAN || transferSyntax === DEFLATED_EXPLICIT_LITTLE_ENDIAN) return undefined
+  return { offset: cursor.offset, explicit: transferSyntax !== IMPLICIT_LITTLE_ENDIAN }
 }
 
 function tagKey(group: number, element: number): string {
@@ -116,7 +153,8 @@ function pixelDataAt(bytes: Buffer, offset: number, explicit: boolean): PixelDat
   const headerLength = explicit ? 12 : 8
   if (offset + headerLength > bytes.length) return undefined
   const length = bytes.readUInt32LE(offset + headerLength - 4)
-  return length === UNDEFINED_LENGTH ? undefined : { offset: offset + headerLength, length }
+  // Compressed pixel data have an undefined length, and readDicomHeader measures their fragments.
+  return { offset: offset + headerLength, length, encapsulated: length === UNDEFINED_LENGTH }
 }
 
 function readElement(bytes: Buffer, cursor: Cursor, explicit: boolean): { key: string; text: string } {

@@ -25,7 +25,7 @@ export interface DicomSeries {
   files: string[]
   /** ImagePositionPatient of each file in mm, NaN where absent. */
   positions: number[][]
-  /** Native pixel data extent of each file, undefined where the fast header parse did not find it. */
+  /** Pixel data extent of each file, undefined where the fast header parse did not find it. */
   pixelData: (PixelDataExtent | undefined)[]
   /** ImageOrientationPatient of the series' first file. */
   orientation: number[]
@@ -195,16 +195,21 @@ export async function readDicomFolder(input: string, seriesUid?: string): Promis
 
 /**
  * Throws InputError when a file of the series ends before the pixel data its header calls for.
- * The series reader would fill the missing part of such a slice with zeros without an error.
- * Files with compressed pixel data, or headers the fast parser does not handle, are not checked.
+ * The series reader would fill the missing part of a native slice with zeros without an error.
+ * Files whose headers the fast parser does not handle are not checked.
  */
 function checkFilesComplete(series: DicomSeries): void {
   const cut: string[] = []
   for (const [index, file] of series.files.entries()) {
     const extent = series.pixelData[index]
     if (extent === undefined) continue
-    const found = statSync(file).size - extent.offset
-    if (found < extent.length) cut.push(`${basename(file)} contains ${Math.max(0, found)} of ${extent.length} bytes`)
+    const found = Math.max(0, statSync(file).size - extent.offset)
+    if (found >= extent.length) continue
+    cut.push(
+      extent.encapsulated
+        ? `${basename(file)} contains ${found} bytes of compressed pixel data, at least ${extent.length} expected`
+        : `${basename(file)} contains ${found} of ${extent.length} bytes`,
+    )
   }
   if (cut.length === 0) return
   const listed = cut.slice(0, 3).join('; ') + (cut.length > 3 ? `; and ${cut.length - 3} more` : '')

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { test, type TestContext } from 'node:test'
@@ -146,3 +146,93 @@ test('DICOM series with missing slice rejected', (t) =>
     // The series has 8 mm between slices, so one missing file leaves a 16 mm gap.
     await assert.rejects(readVolume(folder), /the slices are 8\.00 mm apart except for a gap of 16\.00 mm between slice positions/)
   }))
+
+/** Encodes one explicit-VR little-endian element with a short (2-byte) length. */
+function shortElement(group: number, element: number, vr: string, value: Buffer): Buffer {
+  const header = Buffer.alloc(8)
+  header.writeUInt16LE(group, 0)
+  header.writeUInt16LE(element, 2)
+  header.write(vr, 4, 'latin1')
+  header.writeUInt16LE(value.length, 6)
+  return Buffer.concat([header, value])
+}
+
+/** Pads a text value to an even length, as DICOM requires (UIDs with a null byte, others with a space). */
+function text(value: string, vr: string): Buffer {
+  return Buffer.from(value.length % 2 === 0 ? value : value + (vr === 'UI' ? '\0' : ' '), 'latin1')
+}
+
+function itemHeader(element: number, length: number): Buffer {
+  const header = Buffer.alloc(8)
+  header.writeUInt16LE(0xfffe, 0)
+  header.writeUInt16LE(element, 2)
+  header.writeUInt32LE(length, 4)
+  return header
+}
+
+/**
+ * Builds a DICOM file in the JPEG lossless transfer syntax whose pixel data are a sequence of an
+ * empty offset table and one 100-byte fragment, then the sequence delimiter: 124 bytes in all.
+ */
+function compressedDicomFile(slicePositionMm: number): Buffer {
+  const meta = shortElement(0x0002, 0x0010, 'UI', text('1.2.840.10008.1.2.4.70', 'UI'))
+  const rows = Buffer.alloc(2)
+  rows.writeUInt16LE(8)
+  const pixelHeader = Buffer.alloc(12)
+  pixelHeader.writeUInt16LE(0x7fe0, 0)
+  pixelHeader.writeUInt16LE(0x0010, 2)
+  pixelHeader.write('OB', 4, 'latin1')
+  pixelHeader.writeUInt32LE(0xffffffff, 8)
+  return Buffer.concat([
+    Buffer.alloc(128),
+    Buffer.from('DICM', 'latin1'),
+    meta,
+    shortElement(0x0008, 0x0060, 'CS', text('CT', 'CS')),
+    shortElement(0x0010, 0x0020, 'LO', text('P1', 'LO')),
+    shortElement(0x0020, 0x000e, 'UI', text('1.2.3.4', 'UI')),
+    shortElement(0x0020, 0x0032, 'DS', text(`0\\0\\${slicePositionMm}`, 'DS')),
+    shortElement(0x0020, 0x0037, 'DS', text('1\\0\\0\\0\\1\\0', 'DS')),
+    shortElement(0x0028, 0x0010, 'US', rows),
+    shortElement(0x0028, 0x0011, 'US', rows),
+    pixelHeader,
+    itemHeader(0xe000, 0),
+    itemHeader(0xe000, 100),
+    Buffer.alloc(100, 7),
+    itemHeader(0xe0dd, 0),
+  ])
+}
+
+test('compressed pixel data measured to their delimiter', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'colinet-dicom-'))
+  try {
+    const file = join(folder, 'slice.dcm')
+    const bytes = compressedDicomFile(0)
+    writeFileSync(file, bytes)
+    const whole = readDicomHeader(file, ['0008|0060', '0028|0010'])
+    assert.equal(whole?.tags.get('0008|0060'), 'CT')
+    // The pixel data start after the 12-byte element header and run to the end of the file.
+    assert.deepEqual(whole?.pixelData, { offset: bytes.length - 124, length: 124, encapsulated: true })
+
+    // Cut inside the fragment: 94 of the 124 bytes remain, and the fragment alone calls for 116
+    // plus the 8-byte delimiter.
+    truncateSync(file, bytes.length - 30)
+    assert.deepEqual(readDicomHeader(file, ['0008|0060'])?.pixelData, { offset: bytes.length - 124, length: 124, encapsulated: true })
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
+})
+
+test('compressed DICOM file cut short rejected', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'colinet-dicom-'))
+  try {
+    for (const k of [0, 1, 2]) writeFileSync(join(folder, `${k}.dcm`), compressedDicomFile(5 * k))
+    const cut = join(folder, '1.dcm')
+    truncateSync(cut, statSync(cut).size - 30)
+    await assert.rejects(
+      readVolume(folder),
+      /1 file\(s\) are cut short before the end of their pixel data \(1\.dcm contains 94 bytes of compressed pixel data, at least 124 expected\)/,
+    )
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
+})
