@@ -163,47 +163,6 @@ export const LESION_JOIN_LUNG_PROBABILITY = 0.02
 export const LESION_JOIN_BITE_RADIUS_MM = 20
 
 /**
- * Reconciles the lesion mask with the lung mask. Dense consolidation against the chest wall can
- * look like soft tissue to the lung network, so it falls out of the lung mask while the lesion
- * network finds it. A lesion voxel outside the lung mask is kept when `looseLung` contains it
- * and its 6-connected lesion component overlaps the lung. In segment, `looseLung` is the lung
- * network's output at a low probability threshold plus the bites that a closing adds to the
- * lung outline. It then joins the side that most of the component's lung voxels belong to. Other lesion
- * voxels outside the lung are removed, and holes are filled again per side. Changes `lesion`
- * and `lungLabels`.
- */
-export function joinLesionsToLung(lesion: Uint8Array, lungLabels: Uint8Array, looseLung: Uint8Array, size: Vec3): void {
-  clearOutsideLungBounds(lesion, lungLabels, looseLung)
-
-  const components = labelComponents(lesion, size, 6)
-  const labels = components.labels
-  const rightCount = new Float64Array(components.count + 1)
-  const leftCount = new Float64Array(components.count + 1)
-  for (let v = 0; v < labels.length; v++) {
-    const component = labels[v]
-    if (component === 0) continue
-    if (lungLabels[v] === RIGHT_LUNG) rightCount[component]++
-    else if (lungLabels[v] === LEFT_LUNG) leftCount[component]++
-  }
-  let joined = false
-  for (let v = 0; v < labels.length; v++) {
-    const component = labels[v]
-    if (component === 0 || lungLabels[v] !== 0) continue
-    if (rightCount[component] + leftCount[component] === 0) {
-      lesion[v] = 0
-    } else {
-      lungLabels[v] = rightCount[component] >= leftCount[component] ? RIGHT_LUNG : LEFT_LUNG
-      joined = true
-    }
-  }
-  if (joined) fillHolesPerSide(lungLabels, size)
-}
-
-function clearOutsideLungBounds(lesion: Uint8Array, lungLabels: Uint8Array, looseLung: Uint8Array): void {
-  for (let v = 0; v < lesion.length; v++) if (lungLabels[v] === 0 && looseLung[v] === 0) lesion[v] = 0
-}
-
-/**
  * Smallest lesion region that segment keeps, in mL (a ball of 15.6 mm diameter). The lesion
  * network marks scattered specks in normal lung: at threshold 0.7, 214 regions on the validation
  * patient's two lesion-free scans, 197 of them under 0.5 mL and 6 over 2 mL. The minimum was
@@ -224,11 +183,17 @@ export interface RemovedLesionRegions {
 }
 
 /**
- * Removes the 26-connected lesion regions smaller than `minRegionMl`, counting only lesion voxels
- * inside the lung or `looseLung` (the others are cleared, as joinLesionsToLung does). Changes
- * `lesion` and returns what was removed.
+ * Reconciles the lesion mask with the lung mask. Dense consolidation against the chest wall can
+ * look like soft tissue to the lung network, so it falls out of the lung mask while the lesion
+ * network finds it. A lesion voxel outside the lung mask is kept when `looseLung` contains it
+ * and its 6-connected lesion component overlaps the lung. In segment, `looseLung` is the lung
+ * network's output at a low probability threshold plus the bites that a closing adds to the
+ * lung outline. Other lesion voxels outside the lung are removed. Then the 26-connected lesion
+ * regions smaller than `minRegionMl` are removed, and the voxels outside the lung of the regions
+ * kept join the side that most of their component's lung voxels belong to. Holes are filled
+ * again per side. Changes `lesion` and `lungLabels` and returns what the minimum removed.
  */
-export function removeSmallLesionRegions(
+export function joinLesionsToLung(
   lesion: Uint8Array,
   lungLabels: Uint8Array,
   looseLung: Uint8Array,
@@ -236,9 +201,41 @@ export function removeSmallLesionRegions(
   spacingMm: Vec3,
   minRegionMl: number,
 ): RemovedLesionRegions {
-  clearOutsideLungBounds(lesion, lungLabels, looseLung)
+  for (let v = 0; v < lesion.length; v++) if (lungLabels[v] === 0 && looseLung[v] === 0) lesion[v] = 0
+
+  const components = labelComponents(lesion, size, 6)
+  const labels = components.labels
+  const rightCount = new Float64Array(components.count + 1)
+  const leftCount = new Float64Array(components.count + 1)
+  for (let v = 0; v < labels.length; v++) {
+    const component = labels[v]
+    if (component === 0) continue
+    if (lungLabels[v] === RIGHT_LUNG) rightCount[component]++
+    else if (lungLabels[v] === LEFT_LUNG) leftCount[component]++
+  }
+  for (let v = 0; v < labels.length; v++) {
+    const component = labels[v]
+    if (component !== 0 && rightCount[component] + leftCount[component] === 0) lesion[v] = 0
+  }
+
+  // A 6-connected component lies within one 26-connected region, so the counts above still
+  // hold for the components that the minimum keeps.
+  const removed = removeSmallRegions(lesion, size, spacingMm, minRegionMl)
+  let joined = false
+  for (let v = 0; v < labels.length; v++) {
+    if (lesion[v] === 0 || lungLabels[v] !== 0) continue
+    const component = labels[v]
+    lungLabels[v] = rightCount[component] >= leftCount[component] ? RIGHT_LUNG : LEFT_LUNG
+    joined = true
+  }
+  if (joined) fillHolesPerSide(lungLabels, size)
+  return removed
+}
+
+/** Removes the 26-connected regions of `mask` smaller than `minRegionMl` and returns what it removed. */
+function removeSmallRegions(mask: Uint8Array, size: Vec3, spacingMm: Vec3, minRegionMl: number): RemovedLesionRegions {
   const voxelMl = voxelVolumeMl(spacingMm)
-  const components = labelComponents(lesion, size, 26)
+  const components = labelComponents(mask, size, 26)
   const removed = new Uint8Array(components.count + 1)
   let regions = 0
   let voxels = 0
@@ -249,7 +246,7 @@ export function removeSmallLesionRegions(
     voxels += components.voxelCounts[label]
   }
   if (regions > 0) {
-    for (let v = 0; v < lesion.length; v++) if (removed[components.labels[v]] === 1) lesion[v] = 0
+    for (let v = 0; v < mask.length; v++) if (removed[components.labels[v]] === 1) mask[v] = 0
   }
   return { minRegionMl, regions, volumeMl: voxels * voxelMl }
 }

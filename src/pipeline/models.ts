@@ -17,7 +17,7 @@ export const BUILT_IN_LESION_MODEL_NAME = 'models/lesion.onnx'
 
 /**
  * Largest lesion volume in mL that the built-in lesion model marked on the lesion-free scans of
- * its model card (models/lesion.md: CIP ct-64). The caution quotes it as the card does.
+ * its model card (models/lesion.md: 18.81 mL on CIP ct-64), rounded up to 0.1 mL.
  */
 export const BUILT_IN_LESION_FALSE_POSITIVE_ML = 18.9
 

@@ -3,7 +3,7 @@ import { geometryOf, type Volume } from '../volume/volume.js'
 import { frameForVolume } from './body-crop.js'
 import { removeCentralAirways } from '../sim/label-lungs.js'
 import {
-  cleanLungMask, joinLesionsToLung, LESION_JOIN_BITE_RADIUS_MM, LESION_JOIN_LUNG_PROBABILITY, MIN_LESION_REGION_ML, removeSmallLesionRegions,
+  cleanLungMask, joinLesionsToLung, LESION_JOIN_BITE_RADIUS_MM, LESION_JOIN_LUNG_PROBABILITY, MIN_LESION_REGION_ML,
   type RemovedLesionRegions,
 } from './cleanup.js'
 import { describeIncludedMasses, describeLesionInMasses, includeMassesAtLungBorder, markLungOutlineBites } from './pleural-masses.js'
@@ -130,8 +130,7 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   }
   markLungOutlineBites(lungCleanup.labels, canonical, LESION_JOIN_BITE_RADIUS_MM, looseLung, (z) => searched[z] === 1)
   const minRegionMl = options.minLesionRegionMl ?? MIN_LESION_REGION_ML
-  const removedLesionRegions = removeSmallLesionRegions(lesionMask, lungCleanup.labels, looseLung, canonical.size, canonical.spacingMm, minRegionMl)
-  joinLesionsToLung(lesionMask, lungCleanup.labels, looseLung, canonical.size)
+  const removedLesionRegions = joinLesionsToLung(lesionMask, lungCleanup.labels, looseLung, canonical.size, canonical.spacingMm, minRegionMl)
   const lesionInMassNote = describeLesionInMasses(lesionMask, masses, canonical.spacingMm)
   if (lesionInMassNote !== undefined) warnings.push(lesionInMassNote)
   endStage('lesionCleanup')

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { frameForBox } from '../../src/pipeline/body-crop.js'
-import { cleanLungMask, joinLesionsToLung, LEFT_LUNG, removeSmallLesionRegions, RIGHT_LUNG } from '../../src/pipeline/cleanup.js'
+import { cleanLungMask, joinLesionsToLung, LEFT_LUNG, RIGHT_LUNG } from '../../src/pipeline/cleanup.js'
 import { checkHounsfieldUnits, enclosedAirFraction } from '../../src/pipeline/input-checks.js'
 import { planReorientation } from '../../src/pipeline/orientation.js'
 import { normaliseHu, preprocessSlices, probabilitiesToSlice, type SliceFrame } from '../../src/pipeline/preprocess.js'
@@ -123,42 +123,62 @@ test('joinLesionsToLung keeps lesions touching the lung', () => {
   const lung = Uint8Array.from([0, 0, 1, 1, 1, 0, 0, 0, 2, 2, 0, 0])
   const loose = Uint8Array.from([0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0])
   const lesion = Uint8Array.from([1, 1, 1, 1, 0, 0, 1, 0, 0, 1, 1, 0])
-  joinLesionsToLung(lesion, lung, loose, size)
+  assert.deepEqual(joinLesionsToLung(lesion, lung, loose, size, [1, 1, 1], 0), { minRegionMl: 0, regions: 0, volumeMl: 0 })
   assert.deepEqual(Array.from(lesion), [0, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 0])
   assert.deepEqual(Array.from(lung), [0, RIGHT_LUNG, 1, 1, 1, 0, 0, 0, 2, 2, LEFT_LUNG, 0])
 })
 
-test('removeSmallLesionRegions drops regions below the minimum volume', () => {
-  // 10 x 10 x 4 grid of 5 x 5 x 10 mm voxels (0.25 mL each), all lung. Regions: a 2 x 2 x 2 cube
-  // (8 voxels, 2 mL), a 1 x 3 x 2 bar (6 voxels, 1.5 mL) and a diagonal pair of voxels that is one
-  // region only through their shared corner (0.5 mL).
+test('joinLesionsToLung drops regions below the minimum volume', () => {
+  // 10 x 10 x 4 grid of 5 x 5 x 10 mm voxels (0.25 mL each), all right lung. Regions: a 2 x 2 x 2
+  // cube (8 voxels, 2 mL), a 1 x 3 x 2 bar (6 voxels, 1.5 mL) and a diagonal pair of voxels that
+  // is one region only through their shared corner (0.5 mL).
   const size: Vec3 = [10, 10, 4]
+  const spacing: Vec3 = [5, 5, 10]
   const at = (x: number, y: number, z: number): number => x + 10 * (y + 10 * z)
-  const lung = new Uint8Array(400).fill(RIGHT_LUNG)
-  const loose = new Uint8Array(400)
   const lesion = new Uint8Array(400)
   for (let z = 0; z < 2; z++) for (let y = 0; y < 2; y++) for (let x = 0; x < 2; x++) lesion[at(x, y, z)] = 1
   for (let z = 2; z < 4; z++) for (let y = 5; y < 8; y++) lesion[at(6, y, z)] = 1
   lesion[at(9, 0, 0)] = 1
   lesion[at(8, 1, 1)] = 1
-  const kept = Uint8Array.from(lesion)
-  const removed = removeSmallLesionRegions(kept, lung, loose, size, [5, 5, 10], 1.5)
-  assert.deepEqual(removed, { minRegionMl: 1.5, regions: 1, volumeMl: 0.5 })
-  assert.equal(kept[at(9, 0, 0)] + kept[at(8, 1, 1)], 0)
-  assert.equal(kept.reduce((sum, v) => sum + v, 0), 14)
+  const count = (mask: Uint8Array): number => mask.reduce((sum, v) => sum + v, 0)
+  const run = (minRegionMl: number, lung = new Uint8Array(400).fill(RIGHT_LUNG), loose = new Uint8Array(400)) => {
+    const kept = Uint8Array.from(lesion)
+    return { removed: joinLesionsToLung(kept, lung, loose, size, spacing, minRegionMl), kept, lung }
+  }
 
-  const strict = Uint8Array.from(lesion)
-  assert.deepEqual(removeSmallLesionRegions(strict, lung, loose, size, [5, 5, 10], 2), { minRegionMl: 2, regions: 2, volumeMl: 2 })
-  assert.equal(strict.reduce((sum, v) => sum + v, 0), 8)
+  const atBar = run(1.5)
+  assert.deepEqual(atBar.removed, { minRegionMl: 1.5, regions: 1, volumeMl: 0.5 })
+  assert.equal(atBar.kept[at(9, 0, 0)] + atBar.kept[at(8, 1, 1)], 0)
+  assert.equal(count(atBar.kept), 14)
+  const atCube = run(2)
+  assert.deepEqual(atCube.removed, { minRegionMl: 2, regions: 2, volumeMl: 2 })
+  assert.equal(count(atCube.kept), 8)
 
-  // Only voxels inside the lung or the loose lung count: with the cube's top layer outside both,
-  // the cube is 4 voxels (1 mL) and goes at 1.5 mL; 0 keeps every region.
-  for (let y = 0; y < 2; y++) for (let x = 0; x < 2; x++) lung[at(x, y, 1)] = 0
-  const outside = Uint8Array.from(lesion)
-  assert.deepEqual(removeSmallLesionRegions(outside, lung, loose, size, [5, 5, 10], 1.5), { minRegionMl: 1.5, regions: 2, volumeMl: 1.5 })
-  const all = Uint8Array.from(lesion)
-  assert.deepEqual(removeSmallLesionRegions(all, lung, loose, size, [5, 5, 10], 0), { minRegionMl: 0, regions: 0, volumeMl: 0 })
-  assert.equal(all.reduce((sum, v) => sum + v, 0), 12, 'the 4 voxels outside the lung bounds are cleared')
+  // With the cube's top layer outside the lung and the loose lung, only its 4 bottom voxels
+  // (1 mL) count, and it goes at 1.5 mL.
+  const topOutside = new Uint8Array(400).fill(RIGHT_LUNG)
+  for (let y = 0; y < 2; y++) for (let x = 0; x < 2; x++) topOutside[at(x, y, 1)] = 0
+  assert.deepEqual(run(1.5, topOutside).removed, { minRegionMl: 1.5, regions: 2, volumeMl: 1.5 })
+
+  // The top layer in the loose lung instead: the cube keeps its 8 voxels, and they join the lung.
+  const looseTop = new Uint8Array(400)
+  for (let y = 0; y < 2; y++) for (let x = 0; x < 2; x++) looseTop[at(x, y, 1)] = 1
+  const joined = run(2, Uint8Array.from(topOutside), looseTop)
+  assert.deepEqual(joined.removed, { minRegionMl: 2, regions: 2, volumeMl: 2 })
+  assert.equal(joined.lung[at(1, 1, 1)], RIGHT_LUNG)
+
+  // The bar outside the lung but in the loose lung touches no lung, so it goes before the
+  // minimum is applied and is not counted as removed by it.
+  const barOutside = new Uint8Array(400).fill(RIGHT_LUNG)
+  const looseBar = new Uint8Array(400)
+  for (let z = 2; z < 4; z++) for (let y = 5; y < 8; y++) {
+    barOutside[at(6, y, z)] = 0
+    looseBar[at(6, y, z)] = 1
+  }
+  const dropped = run(1, barOutside, looseBar)
+  assert.deepEqual(dropped.removed, { minRegionMl: 1, regions: 1, volumeMl: 0.5 })
+  assert.equal(count(dropped.kept), 8)
+  assert.equal(dropped.lung[at(6, 6, 3)], 0, 'the dropped bar does not join the lung')
 })
 
 test('checkHounsfieldUnits names what it found', () => {
