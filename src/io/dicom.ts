@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs'
+import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { readDicomTagsNode, readImageDicomFileSeriesNode } from '@itk-wasm/dicom'
 import type { Image } from 'itk-wasm'
@@ -47,9 +47,24 @@ function listFiles(folder: string): string[] {
     if (entry.name.startsWith('.') || entry.name.toUpperCase() === 'DICOMDIR') continue
     const path = join(folder, entry.name)
     if (entry.isDirectory()) files.push(...listFiles(path))
-    else if (entry.isFile() && statSync(path).size > 132) files.push(path)
+    else if (entry.isFile()) files.push(path)
   }
   return files.sort()
+}
+
+/** File name endings of DICOM files. */
+const DICOM_EXTENSIONS = ['.dcm', '.dicom', '.ima']
+
+/** Returns true for a file named or marked as DICOM: a DICOM name ending, or "DICM" after the 128-byte preamble. */
+function looksLikeDicom(file: string): boolean {
+  if (DICOM_EXTENSIONS.some((extension) => file.toLowerCase().endsWith(extension))) return true
+  const marker = Buffer.alloc(4)
+  const fd = openSync(file, 'r')
+  try {
+    return readSync(fd, marker, 0, 4, 128) === 4 && marker.toString('latin1') === 'DICM'
+  } finally {
+    closeSync(fd)
+  }
 }
 
 /**
@@ -81,15 +96,21 @@ export function planeOfOrientation(orientation: number[]): string {
 
 /**
  * Groups the DICOM files of a folder into series by SeriesInstanceUID. Files that are not DICOM
- * are ignored.
+ * are ignored. Files named or marked as DICOM that neither reader can read are listed as
+ * unreadable.
  */
-export async function findDicomSeries(folder: string): Promise<DicomSeries[]> {
+export async function findDicomSeries(folder: string): Promise<{ series: DicomSeries[]; unreadable: string[] }> {
   const bySeries = new Map<string, DicomSeries>()
+  const unreadable: string[] = []
   const tagsToRead = { tags: [TAG_MODALITY, TAG_IMAGE_TYPE, TAG_SERIES_DESCRIPTION, TAG_PATIENT_ID, TAG_SERIES_UID, TAG_ORIENTATION, TAG_POSITION, TAG_ROWS] }
 
   for (const file of listFiles(folder)) {
-    const header = await readSeriesHeader(file, tagsToRead.tags)
-    if (header === undefined) continue
+    // The smallest Part 10 file is the 128-byte preamble and the "DICM" marker with elements after them.
+    const header = statSync(file).size > 132 ? await readSeriesHeader(file, tagsToRead.tags) : undefined
+    if (header === undefined) {
+      if (looksLikeDicom(file)) unreadable.push(file)
+      continue
+    }
     const tags = header.tags
     const uid = tags.get(TAG_SERIES_UID)
     if (uid === undefined || tags.get(TAG_ROWS) === undefined) continue
@@ -116,7 +137,7 @@ export async function findDicomSeries(folder: string): Promise<DicomSeries[]> {
     series.positions.push(position.length === 3 ? position : [NaN, NaN, NaN])
     series.pixelData.push(header.pixelData)
   }
-  return [...bySeries.values()]
+  return { series: [...bySeries.values()], unreadable }
 }
 
 /**
@@ -156,7 +177,15 @@ function describeSeries(series: DicomSeries): string {
 export async function readDicomFolder(input: string, seriesUid?: string): Promise<DicomFolderResult> {
   // itk-wasm's series reader fails on relative file paths.
   const folder = resolve(input)
-  const series = await findDicomSeries(folder)
+  const { series, unreadable } = await findDicomSeries(folder)
+  if (unreadable.length > 0) {
+    const listed = unreadable.slice(0, 3).map((file) => `${basename(file)} (${statSync(file).size} bytes)`).join(', ')
+    const more = unreadable.length > 3 ? ` and ${unreadable.length - 3} more` : ''
+    throw new InputError(
+      `could not read ${unreadable.length} DICOM file(s) in folder ${folder}: ${listed}${more}; ` +
+        'they are probably cut short or damaged, and a slice of the series may be among them; copy the series again, or remove files that do not belong to it',
+    )
+  }
   if (series.length === 0) {
     throw new InputError(`no DICOM image files found in folder ${folder} (expected a CT series, or a NIfTI/NRRD/MHA file)`)
   }
