@@ -26,6 +26,7 @@ Options:
       --format <name>     mask file format: nifti (default) or nrrd
       --lung-model <file> ONNX lung model (default: models/lung.onnx)
       --lesion-model <file> ONNX lesion model (default: models/lesion.onnx)
+      --threads <n>       threads per network run (default: number of cores)
       --json              print the report and the Dice values as JSON on stdout
   -q, --quiet             print no progress or warnings on stderr (warnings stay in
                           report.json)
@@ -73,6 +74,7 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
       format: { type: 'string' },
       'lung-model': { type: 'string' },
       'lesion-model': { type: 'string' },
+      threads: { type: 'string' },
       json: { type: 'boolean' },
       force: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
@@ -94,7 +96,8 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
   const phantom = createChestPhantom({ size, seed })
   const buildSeconds = (performance.now() - buildStart) / 1000
 
-  const models = await loadModels(values['lung-model'], values['lesion-model'], undefined)
+  const threads = values.threads === undefined ? undefined : parsePositiveInteger(values.threads, '--threads', 1)
+  const models = await loadModels(values['lung-model'], values['lesion-model'], threads)
   try {
     const { report, result } = await segmentAndWrite(
       phantom.ct,

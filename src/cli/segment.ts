@@ -23,8 +23,8 @@ export const SEGMENT_USAGE = `Usage: colinet segment <ct> -o <folder> [options]
 Segments the lungs and COVID-19 pneumonia lesions of a chest CT.
 <ct> is a NIfTI (.nii, .nii.gz), NRRD (.nrrd) or MetaImage (.mha) file, or a folder of DICOM files.
 
-Writes into <folder>: lung (1 = right, 2 = left), lesion (1 = lesion) and labels (1 = lung,
-2 = lesion) masks on the input's grid, report.json and report.csv (volumes, % of lung affected,
+Writes into <folder>: lung (1 = right, 2 = left), lesion (1 = lesion) and labels (1 = lung
+without lesion, 2 = lesion) masks on the input's grid, report.json and report.csv (volumes, % of lung affected,
 HU, radiomic features of lung and lesion) and overview.png.
 
 Options:
@@ -38,7 +38,8 @@ Options:
                           threshold stored in the lesion model, else 0.5); lower finds
                           fainter lesions and marks more normal lung
       --min-lesion-ml <mL> smallest lesion region kept, in mL (default 2, a ball of 16 mm);
-                          0 keeps every region. report.json counts the regions removed
+                          0 keeps every region. Removed regions do not extend the lung, and
+                          report.json counts them
       --batch-size <n>    slices per network run (default 8)
       --threads <n>       threads per network run (default: number of cores)
       --force             overwrite existing output files
@@ -186,9 +187,9 @@ export function parseThreshold(text: string | undefined, option: string): number
 /** Parses --min-lesion-ml: a volume in mL, 0 or more. */
 export function parseMinLesionRegion(text: string | undefined): number {
   if (text === undefined) return MIN_LESION_REGION_ML
-  const value = Number(text)
-  if (text.trim() === '' || !Number.isFinite(value) || value < 0) throw new InputError(`--min-lesion-ml expects a volume in mL of 0 or more, got "${text}"`)
-  return value
+  // Decimal numbers only: Number() would also take hexadecimal and signed zero.
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text)) throw new InputError(`--min-lesion-ml expects a volume in mL of 0 or more, written as a decimal number such as 2 or 0.5, got "${text}"`)
+  return Number(text)
 }
 
 /** Loads the lung and lesion models named by the options, or the built-in ones. */

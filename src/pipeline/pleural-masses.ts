@@ -503,7 +503,7 @@ export function describeIncludedMasses(
   if (added.right > 0) parts.push(`${(added.right * voxelMl).toFixed(1)} mL in the right lung (${formatSlices(inSlice[1])})`)
   if (added.left > 0) parts.push(`${(added.left * voxelMl).toFixed(1)} mL in the left lung (${formatSlices(inSlice[2])})`)
   if (parts.length === 0) return undefined
-  const numbering = `slices counted 1 to ${sliceCount} from the feet${imageName === 'overview' ? ', as its labels count them' : ''}`
+  const numbering = `slices counted 1 to ${sliceCount} from the feet${imageName === 'overview' ? ', as the overview labels them' : ''}`
   return (
     `solid tissue that the lung surrounds (a tumour or dense consolidation at the pleura?) was included: ${parts.join(', ')}; ` +
     `check it in the ${imageName} (${numbering})`

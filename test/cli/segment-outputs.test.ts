@@ -75,6 +75,17 @@ test('demo keeps results of segment without --force', async () => {
   assert.equal(readFileSync(join(output, 'report.json'), 'utf8'), before)
 })
 
+test('demo takes --threads', () => {
+  const models = ['--lung-model', join(folder, 'lung.onnx'), '--lesion-model', join(folder, 'lesion.onnx')]
+  const run = runColinet(['demo', '-o', join(folder, 'demo-threads'), '--size', '32,32,8', '--quiet', '--threads', '1', ...models])
+  assert.equal(run.status, 0, run.stderr)
+  assert.match(run.stdout, /Dice vs truth lung \d\.\d{3}/)
+  const bad = runColinet(['demo', '-o', join(folder, 'demo-bad-threads'), '--threads', '0', ...models])
+  assert.equal(bad.status, 2)
+  assert.match(bad.stderr, /--threads expects a positive integer, got "0"/)
+  assert.equal(existsSync(join(folder, 'demo-bad-threads')), false)
+})
+
 test('unknown option points to help', () => {
   const run = runColinet(['segment', '--bogus'])
   assert.equal(run.status, 2)
@@ -138,11 +149,11 @@ test('lesion regions below --min-lesion-ml are removed and counted', () => {
 })
 
 test('negative or non-numeric --min-lesion-ml rejected', () => {
-  for (const text of ['-1', 'two', '', 'Infinity']) {
+  for (const text of ['-1', 'two', '', 'Infinity', '0x10', '-0', '1e9']) {
     const output = join(folder, `bad-min-${text}`)
     const run = runColinet(['segment', 'chest.nii.gz', '-o', output, `--min-lesion-ml=${text}`])
     assert.equal(run.status, 2)
-    assert.match(run.stderr, new RegExp(`--min-lesion-ml expects a volume in mL of 0 or more, got "${text}"`))
+    assert.ok(run.stderr.includes(`--min-lesion-ml expects a volume in mL of 0 or more, written as a decimal number such as 2 or 0.5, got "${text}"`), run.stderr)
     assert.equal(existsSync(output), false)
   }
 })

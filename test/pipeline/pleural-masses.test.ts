@@ -83,7 +83,7 @@ test('mass inclusion fills a solid bite', () => {
   // counted from 1 at the feet.
   assert.match(
     describeIncludedMasses(added, labels, ct, { sliceAxis: 2, superiorStep: 1 }, 'overview') ?? '',
-    /mL in the right lung \(axial slices 3-7\); check it in the overview \(slices counted 1 to 9 from the feet, as its labels count them\)$/,
+    /mL in the right lung \(axial slices 3-7\); check it in the overview \(slices counted 1 to 9 from the feet, as the overview labels them\)$/,
   )
 })
 
@@ -223,7 +223,7 @@ test('mass inclusion warning gives mL per side', () => {
     describeIncludedMasses(added, labels, WARNING_GRID, { sliceAxis: 2, superiorStep: 1 }, 'overview'),
     'solid tissue that the lung surrounds (a tumour or dense consolidation at the pleura?) was included: ' +
       '2.0 mL in the right lung (axial slices 2-4 and 8), 0.5 mL in the left lung (axial slice 6); ' +
-      'check it in the overview (slices counted 1 to 10 from the feet, as its labels count them)',
+      'check it in the overview (slices counted 1 to 10 from the feet, as the overview labels them)',
   )
   const leftOnly = { ...added, right: 0 }
   assert.match(
