@@ -131,7 +131,7 @@ test('lesion threshold option overrides model', async () => {
   assert.equal(lesionMl(strictReport), 0)
 })
 
-test('lesion regions below --min-lesion-ml are removed and counted', () => {
+test('min-lesion-ml removes and counts regions', () => {
   // The 33.5 mL sphere of the test before, found at threshold 0.5: kept with the default minimum
   // of 2 mL, removed as one region with a minimum of 40 mL.
   const input = join(folder, 'threshold.nii.gz')

@@ -140,21 +140,21 @@ test('DICOM file cut short rejected', (t) =>
     await assert.rejects(readVolume(folder), /1 file\(s\) are cut short before the end of their pixel data \(1-15\.dcm contains \d+ of 524288 bytes\); copy the series again/)
   }))
 
-test('DICOM file cut inside its header rejected', (t) =>
+test('DICOM header cut short rejected', (t) =>
   withSeriesCopy(t, 'ct/cip/ct-64-dicom', async (folder) => {
     // Cut at the end of the series (where no gap shows), to the preamble and part of it, and in
     // the middle: each is named, not skipped or taken for a missing file.
     for (const [name, bytes] of [['IMG0001.dcm', 300], ['IMG0001.dcm', 100], ['IMG0040.dcm', 100]] as const) {
-      const kept = join(folder, `${name}.whole`)
-      copyFileSync(join(folder, name), kept)
+      const backup = join(folder, `${name}.whole`)
+      copyFileSync(join(folder, name), backup)
       truncateSync(join(folder, name), bytes)
       await assert.rejects(
         readVolume(folder),
         new RegExp(`could not read 1 DICOM file\\(s\\) in folder .*: ${name.replace('.', '\\.')} \\(${bytes} bytes\\); they are probably cut short or damaged`),
       )
       rmSync(join(folder, name))
-      copyFileSync(kept, join(folder, name))
-      rmSync(kept)
+      copyFileSync(backup, join(folder, name))
+      rmSync(backup)
     }
   }))
 
@@ -220,7 +220,7 @@ function compressedDicomFile(slicePositionMm: number): Buffer {
   ])
 }
 
-test('compressed pixel data measured to their delimiter', () => {
+test('compressed pixel data extent', () => {
   const folder = mkdtempSync(join(tmpdir(), 'colinet-dicom-'))
   try {
     const file = join(folder, 'slice.dcm')

@@ -128,7 +128,7 @@ test('joinLesionsToLung keeps lesions touching the lung', () => {
   assert.deepEqual(Array.from(lung), [0, RIGHT_LUNG, 1, 1, 1, 0, 0, 0, 2, 2, LEFT_LUNG, 0])
 })
 
-test('joinLesionsToLung drops regions below the minimum volume', () => {
+test('joinLesionsToLung drops small regions', () => {
   // 10 x 10 x 4 grid of 5 x 5 x 10 mm voxels (0.25 mL each), all right lung. Regions: a 2 x 2 x 2
   // cube (8 voxels, 2 mL), a 1 x 3 x 2 bar (6 voxels, 1.5 mL) and a diagonal pair of voxels that
   // is one region only through their shared corner (0.5 mL).
@@ -142,17 +142,17 @@ test('joinLesionsToLung drops regions below the minimum volume', () => {
   lesion[at(8, 1, 1)] = 1
   const count = (mask: Uint8Array): number => mask.reduce((sum, v) => sum + v, 0)
   const run = (minRegionMl: number, lung = new Uint8Array(400).fill(RIGHT_LUNG), loose = new Uint8Array(400)) => {
-    const kept = Uint8Array.from(lesion)
-    return { removed: joinLesionsToLung(kept, lung, loose, size, spacing, minRegionMl), kept, lung }
+    const lesionAfter = Uint8Array.from(lesion)
+    return { removed: joinLesionsToLung(lesionAfter, lung, loose, size, spacing, minRegionMl), lesionAfter, lung }
   }
 
   const atBar = run(1.5)
   assert.deepEqual(atBar.removed, { minRegionMl: 1.5, regions: 1, volumeMl: 0.5 })
-  assert.equal(atBar.kept[at(9, 0, 0)] + atBar.kept[at(8, 1, 1)], 0)
-  assert.equal(count(atBar.kept), 14)
+  assert.equal(atBar.lesionAfter[at(9, 0, 0)] + atBar.lesionAfter[at(8, 1, 1)], 0)
+  assert.equal(count(atBar.lesionAfter), 14)
   const atCube = run(2)
   assert.deepEqual(atCube.removed, { minRegionMl: 2, regions: 2, volumeMl: 2 })
-  assert.equal(count(atCube.kept), 8)
+  assert.equal(count(atCube.lesionAfter), 8)
 
   // With the cube's top layer outside the lung and the loose lung, only its 4 bottom voxels
   // (1 mL) count, and it goes at 1.5 mL.
@@ -177,7 +177,7 @@ test('joinLesionsToLung drops regions below the minimum volume', () => {
   }
   const dropped = run(1, barOutside, looseBar)
   assert.deepEqual(dropped.removed, { minRegionMl: 1, regions: 1, volumeMl: 0.5 })
-  assert.equal(count(dropped.kept), 8)
+  assert.equal(count(dropped.lesionAfter), 8)
   assert.equal(dropped.lung[at(6, 6, 3)], 0, 'the dropped bar does not join the lung')
 })
 
