@@ -91,6 +91,28 @@ test('cleanLungMask splits touching lungs', () => {
   assert.equal(labels[8 + 10 * 0], LEFT_LUNG)
   assert.match(warnings[0], /the lungs form one connected region/)
   assert.match(warnings[0], /thinnest, 3\.2 mm from the patient's right edge/)
+  // 42 voxels over 10 columns is 4.2 per column, so the one-voxel column is 24 % of a mean column.
+  assert.match(warnings[0], /through 24 % of a mean column, with one side 1\.1 times the other$/)
+})
+
+test('cleanLungMask warns of uncertain splits only', () => {
+  // Two blocks of 10 rows joined by a one-voxel bridge in row 5: the bridge column is 1 voxel
+  // against (80 + 2) / 10 = 8.2 per column (12 %), and the sides are 40 and 42 voxels.
+  const blocks = (rightColumns: number, leftColumns: number): Uint8Array => {
+    const mask = new Uint8Array(100)
+    for (let j = 0; j < 10; j++) for (let i = 0; i < 10; i++) if (i < rightColumns || i >= 10 - leftColumns || j === 5) mask[i + 10 * j] = 1
+    return mask
+  }
+  const balanced = cleanLungMask(blocks(4, 4), [10, 10, 1], [1, 1, 1])
+  assert.equal(balanced.labels[0], RIGHT_LUNG)
+  assert.equal(balanced.labels[9], LEFT_LUNG)
+  assert.deepEqual(balanced.warnings, [])
+
+  // Right 2 columns, left 6: the split falls before column 3 (the first bridge column in the
+  // middle 40 %), so the right side has 21 voxels and the left 61, 2.9 times as many.
+  const unbalanced = cleanLungMask(blocks(2, 6), [10, 10, 1], [1, 1, 1])
+  assert.equal(unbalanced.warnings.length, 1)
+  assert.match(unbalanced.warnings[0], /through 12 % of a mean column, with one side 2\.9 times the other$/)
 })
 
 test('cleanLungMask fills holes per lung only', () => {
