@@ -11,7 +11,7 @@ const MIN_SECOND_LUNG_FRACTION = 0.05
 /**
  * Touching lungs split at a sagittal plane get a warning when the plane cuts more than this
  * fraction of the mean voxels per column, or when one side is more than twice the other. On the
- * four scans here whose lungs touch (CIP ct-64 and TestInput, A0001 a and b) the plane cut 3 to
+ * four test scans whose lungs touch (CIP ct-64 and TestInput, A0001 a and b) the plane cut 3 to
  * 9 % and the right lung was 1.1 to 1.4 times the left. NOTE: both limits are set from those
  * four scans only.
  */

@@ -142,8 +142,9 @@ test('DICOM file cut short rejected', (t) =>
 
 test('DICOM header cut short rejected', (t) =>
   withSeriesCopy(t, 'ct/cip/ct-64-dicom', async (folder) => {
-    // Cut at the end of the series (where no gap shows), to the preamble and part of it, and in
-    // the middle: each is named, not skipped or taken for a missing file.
+    // IMG0001 (the series end, where no gap shows) cut past the DICM marker (300 bytes) and inside
+    // the preamble (100 bytes), and IMG0040 in the middle: each is named, not skipped or taken
+    // for a missing file.
     for (const [name, bytes] of [['IMG0001.dcm', 300], ['IMG0001.dcm', 100], ['IMG0040.dcm', 100]] as const) {
       const backup = join(folder, `${name}.whole`)
       copyFileSync(join(folder, name), backup)
