@@ -110,6 +110,7 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
         json: values.json ?? false,
         batchSize: 8,
         minLesionRegionMl: MIN_LESION_REGION_ML,
+        mirrorAverage: true,
         progress,
       },
     )

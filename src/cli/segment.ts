@@ -40,6 +40,10 @@ Options:
       --min-lesion-ml <mL> smallest lesion region kept, in mL (default 2, a ball of 16 mm);
                           0 keeps every region. Removed regions do not extend the lung, and
                           report.json counts them
+      --no-mirror-average run the lesion network once per slice instead of also on its left-right
+                          mirror image and averaging the two (about 30 % less time; the
+                          built-in model's threshold was chosen with averaging, and without
+                          it the model marks more normal lung)
       --batch-size <n>    slices per network run (default 8)
       --threads <n>       threads per network run (default: number of cores)
       --force             overwrite existing output files
@@ -58,6 +62,8 @@ export interface SegmentRunOptions {
   batchSize: number
   /** Smallest lesion region kept, in mL. */
   minLesionRegionMl: number
+  /** Average the lesion network's output over each slice and its mirror image. */
+  mirrorAverage: boolean
   progress: Progress
 }
 
@@ -130,6 +136,7 @@ export async function segmentAndWrite(
       lesionModel: models.lesion,
       batchSize: options.batchSize,
       minLesionRegionMl: options.minLesionRegionMl,
+      lesionMirrorAverage: options.mirrorAverage,
       onProgress: (stage, done, total) => progress.update(stage === 'lungNetwork' ? 'lung network' : 'lesion network', done, total),
     })
 
@@ -164,7 +171,7 @@ export async function segmentAndWrite(
     output.commit()
 
     for (const [stage, seconds] of Object.entries(report.timingSeconds)) progress.detail(`${stage.padEnd(14)} ${seconds.toFixed(2)} s`)
-    for (const warning of [...result.warnings, ...measurementCautions(models.lesion, report.measurements, options.minLesionRegionMl)]) progress.warn(warning)
+    for (const warning of [...result.warnings, ...measurementCautions(models.lesion, report.measurements, { minRegionMl: options.minLesionRegionMl, mirrorAveraged: options.mirrorAverage })]) progress.warn(warning)
     progress.log(`wrote ${names.all.join(', ')} to ${options.outputFolder}`)
     return { report, result }
   } catch (error) {
@@ -223,6 +230,7 @@ export async function runSegmentCommand(argv: string[]): Promise<number> {
       'lesion-model': { type: 'string' },
       'lesion-threshold': { type: 'string' },
       'min-lesion-ml': { type: 'string' },
+      'no-mirror-average': { type: 'boolean' },
       'batch-size': { type: 'string' },
       threads: { type: 'string' },
       force: { type: 'boolean' },
@@ -248,6 +256,7 @@ export async function runSegmentCommand(argv: string[]): Promise<number> {
     json: values.json ?? false,
     batchSize: parsePositiveInteger(values['batch-size'], '--batch-size', 8),
     minLesionRegionMl: parseMinLesionRegion(values['min-lesion-ml']),
+    mirrorAverage: values['no-mirror-average'] !== true,
     progress: new Progress(verbosityOf(values)),
   }
   const threads = values.threads === undefined ? undefined : parsePositiveInteger(values.threads, '--threads', 1)

@@ -17,9 +17,9 @@ export const BUILT_IN_LESION_MODEL_NAME = 'models/lesion.onnx'
 
 /**
  * Largest lesion volume in mL that the built-in lesion model marked on the lesion-free scans of
- * its model card (models/lesion.md: 18.81 mL on CIP ct-64), rounded up to 0.1 mL.
+ * its model card (models/lesion.md: 16.93 mL on CIP ct-64), rounded up to 0.1 mL.
  */
-export const BUILT_IN_LESION_FALSE_POSITIVE_ML = 18.9
+export const BUILT_IN_LESION_FALSE_POSITIVE_ML = 17
 
 /**
  * Returns a caution when a lesion mask of the built-in model is no larger than what that model
@@ -35,13 +35,20 @@ export function describeLesionWithinFalsePositiveRange(lesionMl: number, lungMl:
 }
 
 /**
- * Returns the caution for a run of the built-in lesion model with a lower threshold or a smaller
- * minimum lesion region than its own, where its false positives were not measured and are larger.
+ * Returns the caution for a run of the built-in lesion model with a lower threshold, a smaller
+ * minimum lesion region or without mirror averaging, where its false positives were not measured
+ * and are larger.
  */
-export function describeLooserLesionSettings(threshold: number, modelThreshold: number, minRegionMl: number): string {
+export function describeLooserLesionSettings(
+  threshold: number,
+  modelThreshold: number,
+  settings: { minRegionMl: number; mirrorAveraged: boolean },
+): string {
+  const { minRegionMl } = settings
   const looser = [
     ...(threshold < modelThreshold ? [`the lesion threshold ${threshold} is below the built-in lesion model's ${modelThreshold}`] : []),
     ...(minRegionMl < MIN_LESION_REGION_ML ? [`lesion regions from ${minRegionMl} mL are kept instead of from ${MIN_LESION_REGION_ML} mL`] : []),
+    ...(settings.mirrorAveraged ? [] : ['the lesion network ran without mirror averaging (--no-mirror-average)']),
   ]
   return (
     `${looser.join(' and ')}; with its own settings the model marks up to ${BUILT_IN_LESION_FALSE_POSITIVE_ML} mL of lesion in lungs without ` +

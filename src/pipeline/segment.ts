@@ -9,6 +9,7 @@ import {
 import { describeIncludedMasses, describeLesionInMasses, includeMassesAtLungBorder, markLungOutlineBites } from './pleural-masses.js'
 import { checkHounsfieldUnits, checkLungAirPresent } from './input-checks.js'
 import type { SegmentationModel } from './model.js'
+import { runNetworkOnSlices } from './network-pass.js'
 import { fromCanonical, planReorientation, toCanonical, type Reorientation } from './orientation.js'
 import { COLINET_INPUT, preprocessSlices, probabilitiesToSlice, type NetworkInputSpec, type SliceFrame } from './preprocess.js'
 
@@ -25,6 +26,11 @@ export interface SegmentOptions {
   minLesionRegionMl?: number
   /** Slices per network run; larger batches use more memory. Default 8. */
   batchSize?: number
+  /**
+   * Average the lesion network's output over each slice and its left-right mirror image (twice
+   * the lesion network time). Default true: the shipped lesion model's threshold was chosen with it.
+   */
+  lesionMirrorAverage?: boolean
   /** Called after each batch of a network stage with the slices done and the total. */
   onProgress?: (stage: Stage, done: number, total: number) => void
 }
@@ -39,6 +45,8 @@ export interface SegmentationResult {
   stageSeconds: Record<Stage, number>
   /** The lesion regions removed for being smaller than the minimum. */
   removedLesionRegions: RemovedLesionRegions
+  /** Whether the lesion network's output was averaged with that of the mirrored slices. */
+  lesionMirrorAveraged: boolean
   slicesWithLung: number
   slicesProcessedByLungNetwork: number
   slicesProcessedByLesionNetwork: number
@@ -50,8 +58,10 @@ export interface SegmentationResult {
 /**
  * Segments the lungs and lesions of a chest CT in HU. The steps: check the input, reorient it to
  * axial slices, crop and resize each slice for the networks, and run the lung network on every
- * slice. Then clean the lung mask up in 3D, add the solid masses at its border, run the lesion network on the slices with lung, keep
- * the lesions in or joined to the lung, and map both masks back onto the input grid. Throws InputError when the input is not a chest CT in HU.
+ * slice. Then clean the lung mask up in 3D, add the solid masses at its border, and run the
+ * lesion network on the slices with lung (by default also on their mirror images, averaged).
+ * Keep the lesions in or joined to the lung, and map both masks back onto the input grid.
+ * Throws InputError when the input is not a chest CT in HU.
  */
 export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<SegmentationResult> {
   const stageSeconds = {} as Record<Stage, number>
@@ -82,7 +92,10 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   checkLungAirPresent(networkInput, frame, nz)
   endStage('preprocess')
 
-  let lungProbability: Float32Array | undefined = await runNetwork(options.lungModel, networkInput, allSlices, options, 'lungNetwork')
+  let lungProbability: Float32Array | undefined = await runNetworkOnSlices(options.lungModel, networkInput, allSlices, {
+    batchSize: options.batchSize,
+    onProgress: (done, total) => options.onProgress?.('lungNetwork', done, total),
+  })
   endStage('lungNetwork')
 
   const lungMask = new Uint8Array(nx * ny * nz)
@@ -112,7 +125,13 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   let lesionInput: Float32Array | undefined = sameInput ? networkInput : preprocessSlices(canonical, lesionFrame, allSlices, lesionSpec)
   const lesionPlane = lesionFrame.width * lesionFrame.height
   networkInput = undefined
-  const lesionProbability = await runNetwork(options.lesionModel, lesionInput, lungSlices, options, 'lesionNetwork')
+  // The lung network is not mirrored, because its classes are the right and the left lung.
+  const lesionMirrorAveraged = options.lesionMirrorAverage ?? true
+  const lesionProbability = await runNetworkOnSlices(options.lesionModel, lesionInput, lungSlices, {
+    batchSize: options.batchSize,
+    mirrorAverage: lesionMirrorAveraged,
+    onProgress: (done, total) => options.onProgress?.('lesionNetwork', done, total),
+  })
   lesionInput = undefined
   endStage('lesionNetwork')
 
@@ -150,6 +169,7 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
     labels,
     stageSeconds,
     removedLesionRegions,
+    lesionMirrorAveraged,
     slicesWithLung: lungSlices.length,
     slicesProcessedByLungNetwork: nz,
     slicesProcessedByLesionNetwork: lungSlices.length,
@@ -167,37 +187,4 @@ function inputSpecOf(model: SegmentationModel): NetworkInputSpec {
 function hasForeground(mask: Uint8Array, offset: number, length: number): boolean {
   for (let p = offset; p < offset + length; p++) if (mask[p] !== 0) return true
   return false
-}
-
-/**
- * Runs a network over the given slices of the preprocessed input in batches and returns the
- * foreground probability (1 - P(background)) of each, in the order of `slices`.
- */
-async function runNetwork(
-  model: SegmentationModel,
-  networkInput: Float32Array,
-  slices: readonly number[],
-  options: SegmentOptions,
-  stage: Stage,
-): Promise<Float32Array> {
-  const plane = model.inputHeight * model.inputWidth
-  const batchSize = Math.max(1, options.batchSize ?? 8)
-  const foreground = new Float32Array(slices.length * plane)
-  const batch = new Float32Array(batchSize * plane)
-
-  for (let start = 0; start < slices.length; start += batchSize) {
-    const count = Math.min(batchSize, slices.length - start)
-    for (let s = 0; s < count; s++) {
-      const k = slices[start + s]
-      batch.set(networkInput.subarray(k * plane, (k + 1) * plane), s * plane)
-    }
-    const probabilities = await model.run(count === batchSize ? batch : batch.subarray(0, count * plane), count)
-    for (let s = 0; s < count; s++) {
-      const background = (s * model.classCount) * plane
-      const out = (start + s) * plane
-      for (let p = 0; p < plane; p++) foreground[out + p] = 1 - probabilities[background + p]
-    }
-    options.onProgress?.(stage, start + count, slices.length)
-  }
-  return foreground
 }

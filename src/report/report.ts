@@ -16,6 +16,16 @@ export interface ModelDescription {
   threshold: number
   /** 'model metadata', 'default' (0.5) or the option that set the threshold. */
   thresholdSource: string
+  /** Whether the output was averaged over each slice and its left-right mirror image. */
+  mirrorAveraged: boolean
+}
+
+/** The lesion settings of a segment run that the cautions about the lesion volume depend on. */
+export interface LesionSettings {
+  /** Smallest lesion region kept, in mL. */
+  minRegionMl: number
+  /** Whether the lesion network's output was averaged with that of the mirrored slices. */
+  mirrorAveraged: boolean
 }
 
 /** Everything `colinet segment` reports about one CT; written as report.json and report.csv. */
@@ -59,8 +69,15 @@ export interface ReportInputs {
   warnings: string[]
 }
 
-function describeModel(model: SegmentationModel): ModelDescription {
-  return { name: model.name, version: model.version, trained: model.trained, threshold: model.threshold, thresholdSource: model.thresholdSource }
+function describeModel(model: SegmentationModel, mirrorAveraged: boolean): ModelDescription {
+  return {
+    name: model.name,
+    version: model.version,
+    trained: model.trained,
+    threshold: model.threshold,
+    thresholdSource: model.thresholdSource,
+    mirrorAveraged,
+  }
 }
 
 /** Warning for each model whose weights are untrained, so no one mistakes its output for a result. */
@@ -102,7 +119,7 @@ export function buildSegmentationReport(inputs: ReportInputs): SegmentationRepor
       origin: [...ct.origin],
       direction: Array.from(ct.direction),
     },
-    models: { lung: describeModel(inputs.lungModel), lesion: describeModel(inputs.lesionModel) },
+    models: { lung: describeModel(inputs.lungModel, false), lesion: describeModel(inputs.lesionModel, result.lesionMirrorAveraged) },
     removedLesionRegions: { ...result.removedLesionRegions },
     measurements,
     radiomics: inputs.radiomics,
@@ -118,31 +135,31 @@ export function buildSegmentationReport(inputs: ReportInputs): SegmentationRepor
       ...untrainedModelWarnings([inputs.lungModel, inputs.lesionModel]),
       ...inputs.warnings,
       ...result.warnings,
-      ...measurementCautions(inputs.lesionModel, measurements, result.removedLesionRegions.minRegionMl),
+      ...measurementCautions(inputs.lesionModel, measurements, {
+        minRegionMl: result.removedLesionRegions.minRegionMl,
+        mirrorAveraged: result.lesionMirrorAveraged,
+      }),
     ],
   }
 }
 
-/**
- * Returns the cautions about implausible measurements: the total lung volume, then the lesion
- * volume. `minRegionMl` is the smallest lesion region segment kept.
- */
-export function measurementCautions(lesionModel: SegmentationModel, measurements: LungMeasurements, minRegionMl: number): string[] {
+/** Returns the cautions about implausible measurements: the total lung volume, then the lesion volume. */
+export function measurementCautions(lesionModel: SegmentationModel, measurements: LungMeasurements, settings: LesionSettings): string[] {
   const lungCaution = describeImplausibleLungVolume(measurements.lungVolumeMl.total)
-  return [...(lungCaution === undefined ? [] : [lungCaution]), ...lesionVolumeCautions(lesionModel, measurements, minRegionMl)]
+  return [...(lungCaution === undefined ? [] : [lungCaution]), ...lesionVolumeCautions(lesionModel, measurements, settings)]
 }
 
 /**
  * Returns the cautions about the lesion mask of the built-in lesion model. With a threshold below
- * its own or a smaller minimum lesion region than the built-in one, the caution states that its
- * false positives are larger than measured. Otherwise, a mask no larger than what it marks in
- * lungs without pneumonia gets a caution, because a higher threshold or a larger minimum only
- * shrinks the mask. Other models get none, because their range is not measured.
+ * its own, a smaller minimum lesion region than the built-in one or without mirror averaging, the
+ * caution states that its false positives are larger than measured. Otherwise, a mask no larger
+ * than what it marks in lungs without pneumonia gets a caution, because a higher threshold or a
+ * larger minimum only shrinks the mask. Other models get none, because their range is not measured.
  */
-export function lesionVolumeCautions(lesionModel: SegmentationModel, measurements: LungMeasurements, minRegionMl: number): string[] {
+export function lesionVolumeCautions(lesionModel: SegmentationModel, measurements: LungMeasurements, settings: LesionSettings): string[] {
   if (lesionModel.name !== BUILT_IN_LESION_MODEL_NAME) return []
-  if (lesionModel.threshold < lesionModel.modelThreshold || minRegionMl < MIN_LESION_REGION_ML) {
-    return [describeLooserLesionSettings(lesionModel.threshold, lesionModel.modelThreshold, minRegionMl)]
+  if (lesionModel.threshold < lesionModel.modelThreshold || settings.minRegionMl < MIN_LESION_REGION_ML || !settings.mirrorAveraged) {
+    return [describeLooserLesionSettings(lesionModel.threshold, lesionModel.modelThreshold, settings)]
   }
   const caution = describeLesionWithinFalsePositiveRange(measurements.lesionVolumeMl.total, measurements.lungVolumeMl.total)
   return caution === undefined ? [] : [caution]
@@ -226,7 +243,7 @@ export function reportToText(report: SegmentationReport): string {
     `affected     ${formatNumber(m.percentAffected.total, 1, ' %')} of lung (right ${formatNumber(m.percentAffected.right, 1, ' %')}, left ${formatNumber(m.percentAffected.left, 1, ' %')})`,
     `lung HU      mean ${formatNumber(m.lungHu.mean)}, SD ${formatNumber(m.lungHu.sd)}`,
     `lesion HU    mean ${formatNumber(m.lesionHu.mean)}, SD ${formatNumber(m.lesionHu.sd)}`,
-    `slices       ${report.slices.total} (lesion network on ${report.slices.lesionNetwork} with lung)`,
+    `slices       ${report.slices.total} (lesion network on ${report.slices.lesionNetwork} with lung${report.models.lesion.mirrorAveraged ? ', each also mirrored' : ''})`,
     `time         ${formatNumber(report.timingSeconds.total)} s (${formatNumber(100 * report.nonNetworkTimeFraction)} % outside the networks)`,
   ]
   for (const warning of report.warnings) lines.push(`warning      ${warning}`)

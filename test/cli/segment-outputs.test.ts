@@ -146,6 +146,25 @@ test('min-lesion-ml removes and counts regions', () => {
   assert.equal(report.removedLesionRegions.regions, 1)
   assert.ok(Math.abs(report.removedLesionRegions.volumeMl - atDefault.measurements.lesionVolumeMl.total) < 1e-9, JSON.stringify(report.removedLesionRegions))
   assert.match(run.stdout, /1 region under 40 mL removed \(\d+\.\d mL in all; --min-lesion-ml 0 keeps them\)/)
+  assert.match(run.stdout, /\(lesion network on \d+ with lung, each also mirrored\)/)
+})
+
+test('no-mirror-average runs one lesion pass', async () => {
+  // The band model computes each pixel from its own HU, so the mirrored pass, mirrored back, gives
+  // the same probabilities, and the masks of the sphere case must be equal voxel for voxel.
+  const input = join(folder, 'threshold.nii.gz')
+  const models = ['--lung-model', join(folder, 'lung.onnx'), '--lesion-model', join(folder, 'lesion.onnx')]
+  const run = runColinet(['segment', input, '-o', join(folder, 'one-pass'), '--quiet', '--no-mirror-average', ...models])
+  assert.equal(run.status, 0, run.stderr)
+  const single = JSON.parse(readFileSync(join(folder, 'one-pass', 'report.json'), 'utf8'))
+  const averaged = JSON.parse(readFileSync(join(folder, 'threshold-default', 'report.json'), 'utf8'))
+  assert.equal(single.models.lesion.mirrorAveraged, false)
+  assert.equal(averaged.models.lesion.mirrorAveraged, true)
+  assert.equal(averaged.models.lung.mirrorAveraged, false)
+  assert.match(run.stdout, /\(lesion network on \d+ with lung\)/)
+  const masks = await Promise.all(['one-pass', 'threshold-default'].map((name) => readVolume(join(folder, name, 'lesion.nii.gz'))))
+  assert.ok(masks[0].volume.data.some((value) => value === 1), 'the sphere is found')
+  assert.deepEqual(masks[0].volume.data, masks[1].volume.data)
 })
 
 test('negative or non-numeric --min-lesion-ml rejected', () => {
