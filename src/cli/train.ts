@@ -56,7 +56,7 @@ Data:
       --target-fraction <f>       fraction of each batch taken from slices that hold the
                                   target (default 0.5)
       --skip-invalid              leave out manifest rows that fail a check (default: stop)
-      --no-augment                train without rotation, scaling, blur and intensity augmentation
+      --no-augment                train without rotation, scaling, blur, mirror and intensity augmentation
       --blur <sigma>              also blur each slice in-plane with a Gaussian whose SD is drawn
                                   from 0 to sigma network pixels, for softer kernels and coarser
                                   pixels than the training scans (0..5, default 0: no blur)
@@ -64,6 +64,8 @@ Data:
                                   fading out to -1024 and -400) by an amount drawn from -HU
                                   to HU, for patients whose lung is denser or lighter than the
                                   training patients' (0..120, default 0: no shift)
+      --mirror                    also mirror half of the slices left to right (not with
+                                  --lung-classes 3, whose classes are the right and left lung)
 Network:
       --channels <a,b,c>          channels of the three stages (default 16,32,64); fewer
                                   channels train and segment faster
@@ -120,6 +122,7 @@ const OPTIONS = {
   'no-augment': { type: 'boolean' },
   blur: { type: 'string' },
   'lung-shift': { type: 'string' },
+  mirror: { type: 'boolean' },
   channels: { type: 'string' },
   'input-size': { type: 'string' },
   init: { type: 'string' },
@@ -225,6 +228,9 @@ function settingsFromOptions(values: Values): TrainSettings {
   const lungClasses = parseNumber(values['lung-classes'], '--lung-classes', { integer: true }) ?? 2
   if (lungClasses !== 2 && lungClasses !== 3) throw new InputError(`--lung-classes expects 2 or 3, got "${values['lung-classes']}"`)
   if (task === 'lesion' && lungClasses !== 2) throw new InputError('--lung-classes applies to --task lung only')
+  if (values.mirror === true && lungClasses === 3) {
+    throw new InputError('--mirror cannot train --lung-classes 3: a mirrored slice has its right lung on the left; use 2 lung classes or leave out --mirror')
+  }
 
   const [inputWidth, inputHeight] = parseInputSize(values['input-size'])
   const channels = parseChannels(values.channels)
@@ -263,6 +269,7 @@ function settingsFromOptions(values: Values): TrainSettings {
           ...DEFAULT_AUGMENTATION,
           blurSigmaPixels: parseNumber(values.blur, '--blur', { min: 0, max: 5 }) ?? 0,
           lungShiftHu: parseNumber(values['lung-shift'], '--lung-shift', { min: 0, max: 120 }) ?? 0,
+          mirror: values.mirror === true,
         },
     ...(values.init !== undefined ? { init: resolveInit(values.init) } : {}),
     skipInvalid: values['skip-invalid'] === true,

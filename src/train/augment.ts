@@ -8,9 +8,10 @@
  * lighter (shallower or deeper inspiration, age): the median lung HU of the scans here ranges
  * from -924 to -798, while soft tissue and outside air keep their values.
  *
- * There is no left-right flip: a lung network with right and left classes would learn that
- * either side may be either class. The grid's pixels have the same size in mm in both
- * directions (see frameForBox), so a rotation on the grid is a rotation of the anatomy.
+ * A left-right mirror of half of the slices is optional and off by default. A lung network
+ * with right and left classes would learn that either side may be either class, and any network
+ * trained with it is also shown the heart on the right. The grid's pixels have the same size in
+ * mm in both directions (see frameForBox), so a rotation on the grid is a rotation of the anatomy.
  *
  * The ranges are colinet's choice, kept small so that the slices stay plausible chest CT
  * slices; the COLI-Net description lists no augmentation.
@@ -40,6 +41,11 @@ export interface AugmentationRanges {
    * (off). Absent in runs recorded before the shift existed, which train without it.
    */
   lungShiftHu?: number
+  /**
+   * Mirror half of the slices left to right. Default false. Absent in runs recorded before the
+   * mirror existed, which train without it.
+   */
+  mirror?: boolean
 }
 
 export const DEFAULT_AUGMENTATION: AugmentationRanges = {
@@ -50,6 +56,7 @@ export const DEFAULT_AUGMENTATION: AugmentationRanges = {
   noiseHu: 10,
   blurSigmaPixels: 0,
   lungShiftHu: 0,
+  mirror: false,
 }
 
 /** The transform applied to one slice. */
@@ -64,6 +71,8 @@ export interface SliceTransform {
   blurSigmaPixels: number
   /** HU added to aerated lung, weighted by lungShiftWeight. Zero leaves the lung as it is. */
   lungShiftHu: number
+  /** Mirror the slice left to right (columns reversed) before the rotation and scaling. */
+  mirrored: boolean
 }
 
 export const IDENTITY_TRANSFORM: SliceTransform = {
@@ -74,11 +83,12 @@ export const IDENTITY_TRANSFORM: SliceTransform = {
   noiseHu: 0,
   blurSigmaPixels: 0,
   lungShiftHu: 0,
+  mirrored: false,
 }
 
 /**
- * Draws one slice's transform from the ranges. The blur and the lung shift draw a number only
- * when their range is set, so runs recorded without them draw the same transforms as before.
+ * Draws one slice's transform from the ranges. The blur, the lung shift and the mirror draw a
+ * number only when they are set, so runs recorded without them draw the same transforms as before.
  */
 export function drawTransform(random: SeededRandom, ranges: AugmentationRanges): SliceTransform {
   const symmetric = (range: number) => (2 * random.uniform() - 1) * range
@@ -90,11 +100,13 @@ export function drawTransform(random: SeededRandom, ranges: AugmentationRanges):
     noiseHu: ranges.noiseHu,
     blurSigmaPixels: 0,
     lungShiftHu: 0,
+    mirrored: false,
   }
   const blur = ranges.blurSigmaPixels ?? 0
   if (blur > 0) transform.blurSigmaPixels = random.uniform() * blur
   const lungShift = ranges.lungShiftHu ?? 0
   if (lungShift > 0) transform.lungShiftHu = symmetric(lungShift)
+  if (ranges.mirror === true) transform.mirrored = random.uniform() < 0.5
   return transform
 }
 
@@ -107,6 +119,7 @@ export interface SliceBuffers {
  * Writes the transformed slice into `output`. Output pixel (u, v) takes the input at
  *   c + R(-θ)·((u, v) - c) / s,   c = ((width - 1)/2, (height - 1)/2),
  * so the anatomy grows by s and turns by θ: clockwise on screen (rows going down) for θ > 0. Pixels that come from outside the grid read as air and background.
+ * A mirrored transform then reads the input at column width - 1 - x instead of x.
  * `random` is used only for the noise, and only when noiseHu > 0.
  */
 export function transformSlice(
@@ -129,7 +142,8 @@ export function transformSlice(
     for (let u = 0; u < width; u++) {
       const du = u - cx
       const dv = v - cy
-      const x = cx + cos * du + sin * dv
+      const turned = cx + cos * du + sin * dv
+      const x = transform.mirrored ? width - 1 - turned : turned
       const y = cy - sin * du + cos * dv
       const p = v * width + u
       output.image[p] = bilinear(input.image, width, height, x, y, air)

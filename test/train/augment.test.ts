@@ -208,3 +208,30 @@ test('lung shift keeps the order of HU values', () => {
   }
 })
 
+
+test('mirror reverses each row', () => {
+  const marker = slice((u, v) => Math.abs(u - (CX + 15)) <= 3 && Math.abs(v - CY) <= 3)
+  const output = apply(marker, { ...IDENTITY_TRANSFORM, mirrored: true })
+  for (let v = 0; v < HEIGHT; v++) {
+    for (let u = 0; u < WIDTH; u++) {
+      assert.equal(output.image[v * WIDTH + u], marker.image[v * WIDTH + WIDTH - 1 - u], `pixel (${u}, ${v})`)
+    }
+  }
+  const [u] = centroid(output.labels)
+  assert.ok(Math.abs(u - (CX - 15)) < 1e-9, `marker at column ${u}`)
+})
+
+test('mirror drawn for about half', () => {
+  // Off, it draws no number (four per transform, as before it existed); on, it draws one more.
+  const drawn = new SeededRandom(8)
+  const reference = new SeededRandom(8)
+  assert.equal(drawTransform(drawn, DEFAULT_AUGMENTATION).mirrored, false)
+  for (let k = 0; k < 4; k++) reference.uniform()
+  assert.equal(drawn.uniform(), reference.uniform())
+
+  const mirrored = Array.from({ length: 400 }, () => drawTransform(drawn, { ...DEFAULT_AUGMENTATION, mirror: true }).mirrored)
+  const count = mirrored.filter(Boolean).length
+  // Binomial(400, 0.5): SD 10, so 150..250 is five SD either side.
+  assert.ok(count > 150, `${count} of 400 mirrored`)
+  assert.ok(count < 250, `${count} of 400 mirrored`)
+})

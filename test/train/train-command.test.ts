@@ -226,6 +226,7 @@ test('train option errors', async () => {
   await assert.rejects(() => runTrainCommand(['--task', 'lung', ...base, '--cross-entropy', '1e9']), /--cross-entropy expects a number .*got "1e9"/)
   await assert.rejects(() => runTrainCommand(['--task', 'lung', ...base, '--blur', '6']), /--blur expects a number .*got "6"/)
   await assert.rejects(() => runTrainCommand(['--task', 'lung', ...base, '--lung-shift', '150']), /--lung-shift expects a number .*got "150"/)
+  await assert.rejects(() => runTrainCommand(['--task', 'lung', '--lung-classes', '3', '--mirror', ...base]), /--mirror cannot train --lung-classes 3/)
   assert.equal(existsSync(join(root, 'unused')), false)
 })
 
