@@ -125,7 +125,8 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   let lesionInput: Float32Array | undefined = sameInput ? networkInput : preprocessSlices(canonical, lesionFrame, allSlices, lesionSpec)
   const lesionPlane = lesionFrame.width * lesionFrame.height
   networkInput = undefined
-  // The lung network is not mirrored, because its classes are the right and the left lung.
+  // Only the lesion network is mirror averaged: a lung model may have right and left lung classes
+  // (colinet train --lung-classes 3), which a mirror image would swap.
   const lesionMirrorAveraged = options.lesionMirrorAverage ?? true
   const lesionProbability = await runNetworkOnSlices(options.lesionModel, lesionInput, lungSlices, {
     batchSize: options.batchSize,
