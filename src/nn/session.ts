@@ -8,6 +8,8 @@
  */
 import { readFile } from 'node:fs/promises'
 import os from 'node:os'
+// Sets the environment (telemetry off) before onnxruntime-node loads.
+import './ort-environment.js'
 import * as ort from 'onnxruntime-node'
 import { InputError } from '../errors.js'
 import { parseModel } from './graph.js'

@@ -5,6 +5,8 @@
  * tensors a run returns are fed unchanged to the next run.
  */
 import os from 'node:os'
+// Sets the environment (telemetry off) before onnxruntime-node loads.
+import './ort-environment.js'
 import * as ort from 'onnxruntime-node'
 import { describeHighResNet, type HighResNetOptions, type ParameterSpec } from './highresnet.js'
 import { SeededRandom } from './random.js'

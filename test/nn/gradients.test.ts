@@ -8,6 +8,8 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+// Sets the environment (telemetry off) before onnxruntime-node loads.
+import '../../src/nn/ort-environment.js'
 import * as ort from 'onnxruntime-node'
 import { Tape } from '../../src/nn/autodiff.js'
 import { attr, GraphBuilder, serializeModel } from '../../src/nn/graph.js'

@@ -10,6 +10,8 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { register } from 'node:module'
 import type * as TensorFlow from '@tensorflow/tfjs-core'
+// Sets the environment (telemetry off) before onnxruntime-node loads.
+import '../../src/nn/ort-environment.js'
 import * as ort from 'onnxruntime-node'
 import { buildHighResNet, describeHighResNet, resolveHighResNetOptions, type ConvSpec, type LayerContext } from '../../src/nn/highresnet.js'
 import { SeededRandom } from '../../src/nn/random.js'
