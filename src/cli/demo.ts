@@ -9,7 +9,7 @@ import { createChestPhantom } from '../sim/phantom.js'
 import { reportToText } from '../report/report.js'
 import type { Vec3 } from '../volume/volume.js'
 import { Progress } from './progress.js'
-import { loadModels, parseFormat, parsePositiveInteger, segmentAndWrite, verbosityOf } from './segment.js'
+import { loadModels, parseFormat, parsePositiveInteger, parseThreads, segmentAndWrite, verbosityOf } from './segment.js'
 
 export const DEMO_USAGE = `Usage: colinet demo [options]
 
@@ -96,7 +96,7 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
   const phantom = createChestPhantom({ size, seed })
   const buildSeconds = (performance.now() - buildStart) / 1000
 
-  const threads = values.threads === undefined ? undefined : parsePositiveInteger(values.threads, '--threads', 1)
+  const threads = parseThreads(values.threads)
   const models = await loadModels(values['lung-model'], values['lesion-model'], threads)
   try {
     const { report, result } = await segmentAndWrite(

@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs'
+import { existsSync, statSync, writeFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { InputError } from '../errors.js'
@@ -79,7 +80,22 @@ export function parsePositiveInteger(text: string | undefined, option: string, f
   return value
 }
 
+/**
+ * Parses --threads: a whole number from 1 to 4 times the cores. ONNX Runtime starts every thread
+ * it is given (999999 made segment hang), and threads beyond the cores add no compute.
+ */
+export function parseThreads(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined
+  const cores = availableParallelism()
+  const value = Number(text)
+  if (!/^\d+$/.test(text.trim()) || !Number.isInteger(value) || value < 1 || value > 4 * cores) {
+    throw new InputError(`--threads expects a whole number from 1 to ${4 * cores} (4 times the ${cores} cores here), got "${text}"`)
+  }
+  return value
+}
+
 export function verbosityOf(values: { quiet?: boolean; verbose?: boolean }): Verbosity {
+  if (values.quiet && values.verbose) throw new InputError('--quiet and --verbose cannot be combined: use one of them')
   if (values.quiet) return 'quiet'
   return values.verbose ? 'verbose' : 'normal'
 }
@@ -259,13 +275,16 @@ export async function runSegmentCommand(argv: string[]): Promise<number> {
     mirrorAverage: values['no-mirror-average'] !== true,
     progress: new Progress(verbosityOf(values)),
   }
-  const threads = values.threads === undefined ? undefined : parsePositiveInteger(values.threads, '--threads', 1)
+  const threads = parseThreads(values.threads)
   const lesionThreshold = parseThreshold(values['lesion-threshold'], '--lesion-threshold')
   // Fail on an existing output before the slow steps.
   StagedOutput.checkWritable(options.outputFolder, outputFileNames(options.format).all, options.force)
 
   const readStart = performance.now()
   const input = positionals[0]
+  if (values.series !== undefined && existsSync(input) && !statSync(input).isDirectory()) {
+    throw new InputError(`--series selects a series in a DICOM folder, but ${input} is a file; leave out --series or give the folder`)
+  }
   const read = await readVolume(input, { seriesUid: values.series })
   const readSeconds = (performance.now() - readStart) / 1000
   for (const warning of read.warnings) options.progress.warn(warning)

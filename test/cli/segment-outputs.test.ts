@@ -82,8 +82,26 @@ test('demo takes --threads', () => {
   assert.match(run.stdout, /Dice vs truth lung \d\.\d{3}/)
   const bad = runColinet(['demo', '-o', join(folder, 'demo-bad-threads'), '--threads', '0', ...models])
   assert.equal(bad.status, 2)
-  assert.match(bad.stderr, /--threads expects a positive integer, got "0"/)
+  assert.match(bad.stderr, /--threads expects a whole number from 1 to \d+ \(4 times the \d+ cores here\), got "0"/)
   assert.equal(existsSync(join(folder, 'demo-bad-threads')), false)
+})
+
+test('segment rejects conflicting options', () => {
+  // Each exits 2 before reading the input, so nothing is written.
+  const models = ['--lung-model', join(folder, 'lung.onnx'), '--lesion-model', join(folder, 'lesion.onnx')]
+  const cases: [string[], RegExp][] = [
+    [['--threads', '999999'], /--threads expects a whole number from 1 to \d+ \(4 times the \d+ cores here\), got "999999"/],
+    [['--threads', '1.5'], /--threads expects a whole number from 1 to \d+/],
+    [['-q', '-v'], /--quiet and --verbose cannot be combined: use one of them/],
+    [['--series', '1.2.3'], /--series selects a series in a DICOM folder, but .*chest\.nrrd is a file; leave out --series or give the folder/],
+  ]
+  for (const [options, message] of cases) {
+    const output = join(folder, 'rejected')
+    const run = runColinet(['segment', join(folder, 'chest.nrrd'), '-o', output, ...options, ...models])
+    assert.equal(run.status, 2, options.join(' '))
+    assert.match(run.stderr, message)
+    assert.equal(existsSync(output), false, options.join(' '))
+  }
 })
 
 test('unknown option points to help', () => {
