@@ -37,7 +37,7 @@ export function describeLesionWithinFalsePositiveRange(lesionMl: number, lungMl:
 /**
  * Returns the caution for a run of the built-in lesion model with a lower threshold, a smaller
  * minimum lesion region or without mirror averaging, where its false positives were not measured
- * and are larger.
+ * and may be larger.
  */
 export function describeLooserLesionSettings(
   threshold: number,
@@ -52,7 +52,7 @@ export function describeLooserLesionSettings(
   ]
   return (
     `${looser.join(' and ')}; with its own settings the model marks up to ${BUILT_IN_LESION_FALSE_POSITIVE_ML} mL of lesion in lungs without ` +
-    'pneumonia (models/lesion.md): expect more lesion in normal lung; check it in the overview'
+    'pneumonia (models/lesion.md), and with these settings its false positives were not measured and may be larger; check the lesion mask in the overview'
   )
 }
 

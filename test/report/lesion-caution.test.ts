@@ -46,6 +46,7 @@ test('caution only for built-in model', () => {
 
   const single = lesionVolumeCautions(model(BUILT_IN_LESION_MODEL_NAME, 0.7), measurements, { minRegionMl: 2, mirrorAveraged: false })
   assert.match(single[0] ?? '', /^the lesion network ran without mirror averaging \(--no-mirror-average\); with its own settings/)
+  assert.match(single[0] ?? '', /its false positives were not measured and may be larger; check the lesion mask in the overview$/)
   assert.equal(lesionVolumeCautions(model('runs/lesion/best.onnx', 0.7), measurements, { minRegionMl: 2, mirrorAveraged: false }).length, 0)
 })
 
