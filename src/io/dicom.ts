@@ -1,4 +1,4 @@
-import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs'
+import { closeSync, openSync, readdirSync, readSync, realpathSync, statSync, type Stats } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { readDicomTagsNode, readImageDicomFileSeriesNode } from '@itk-wasm/dicom'
 import type { Image } from 'itk-wasm'
@@ -40,16 +40,28 @@ export interface DicomFolderResult {
   warnings: string[]
 }
 
-/** Lists the files under a folder, recursively, skipping hidden files and DICOMDIR. */
-function listFiles(folder: string): string[] {
+/**
+ * Lists the files under a folder, recursively, skipping hidden files and DICOMDIR. Symbolic links
+ * are followed; a folder reached twice (a link loop) is listed once.
+ */
+function listFiles(folder: string, visited = new Set<string>()): string[] {
+  const realFolder = realpathSync(folder)
+  if (visited.has(realFolder)) return []
+  visited.add(realFolder)
   const files: string[] = []
   for (const entry of readdirSync(folder, { withFileTypes: true })) {
     if (entry.name.startsWith('.') || entry.name.toUpperCase() === 'DICOMDIR') continue
     const path = join(folder, entry.name)
-    if (entry.isDirectory()) files.push(...listFiles(path))
-    else if (entry.isFile()) files.push(path)
+    // A broken link has no target; it is skipped like any other entry that is not a file.
+    const target = entry.isSymbolicLink() ? statSyncOrUndefined(path) : entry
+    if (target?.isDirectory()) files.push(...listFiles(path, visited))
+    else if (target?.isFile()) files.push(path)
   }
   return files.sort()
+}
+
+function statSyncOrUndefined(path: string): Stats | undefined {
+  return statSync(path, { throwIfNoEntry: false })
 }
 
 /** File name endings of DICOM files. */
@@ -76,7 +88,8 @@ async function readSeriesHeader(file: string, tags: string[]): Promise<DicomHead
   const fast = readDicomHeader(file, tags)
   if (fast !== undefined) return fast
   try {
-    const result = await withItkConsoleHeld(() => readDicomTagsNode(file, { tagsToRead: { tags } }))
+    // itk-wasm fails on a symbolic link to a file in another folder, so it is given the real path.
+    const result = await withItkConsoleHeld(() => readDicomTagsNode(realpathSync(file), { tagsToRead: { tags } }))
     return { tags: new Map(result.tags.map(([tag, value]) => [tag.toLowerCase(), value.trim()])), pixelData: undefined }
   } catch {
     return undefined
@@ -213,7 +226,7 @@ export async function readDicomFolder(input: string, seriesUid?: string): Promis
   checkSliceSpacing(chosen)
   let image: Image
   try {
-    const result = await withItkConsoleHeld(() => readImageDicomFileSeriesNode({ inputImages: chosen.files, singleSortedSeries: false }))
+    const result = await withItkConsoleHeld(() => readImageDicomFileSeriesNode({ inputImages: chosen.files.map((file) => realpathSync(file)), singleSortedSeries: false }))
     image = result.outputImage
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readSync, realpathSync, statSync } from 'node:fs'
 import { basename } from 'node:path'
 import { readImageNode } from '@itk-wasm/image-io'
 import type { Image } from 'itk-wasm'
@@ -66,7 +66,8 @@ export async function readVolume(path: string, options: ReadOptions = {}): Promi
   await checkFileNotTruncated(path, format)
   let image: Image
   try {
-    image = await withItkConsoleHeld(() => readImageNode(path))
+    // itk-wasm fails on a symbolic link to a file in another folder, so it is given the real path.
+    image = await withItkConsoleHeld(() => readImageNode(realpathSync(path)))
   } catch (error) {
     // itk-wasm's message is often empty or only repeats the path, so the likely cause comes first.
     const message = (error as Error | undefined)?.message ?? ''

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { test, type TestContext } from 'node:test'
@@ -7,6 +7,7 @@ import { readDicomTagsNode } from '@itk-wasm/dicom'
 import { chooseSeries, planeOfOrientation, type DicomSeries } from '../../src/io/dicom.js'
 import { readDicomHeader } from '../../src/io/dicom-header.js'
 import { readVolume } from '../../src/io/read.js'
+import { describeGeometryMismatch } from '../../src/volume/volume.js'
 import { requireSharedData } from '../support/data.js'
 
 const TAGS = ['0008|0008', '0008|0060', '0008|103e', '0020|000e', '0020|0037', '0028|0010', '0028|0011', '0028|0100']
@@ -132,6 +133,31 @@ test('DICOM folder read by relative path', (t) =>
       process.chdir(start)
     }
   }))
+
+test('DICOM series read through symbolic links', async (t) => {
+  // A folder of links to the files, a link to the folder, and a link loop inside the folder:
+  // each reads the same voxels and geometry as the folder itself.
+  const series = requireSharedData(t, 'ct/cip/ct-64-dicom')
+  if (series === undefined) return
+  const folder = mkdtempSync(join(tmpdir(), 'colinet-links-'))
+  try {
+    const links = join(folder, 'links')
+    mkdirSync(links)
+    for (const name of readdirSync(series)) symlinkSync(join(series, name), join(links, name))
+    symlinkSync(links, join(links, 'loop'))
+    symlinkSync(series, join(folder, 'folder-link'))
+
+    const reference = (await readVolume(series)).volume
+    for (const path of [links, join(folder, 'folder-link')]) {
+      const { volume } = await readVolume(path)
+      assert.deepEqual(volume.size, reference.size, path)
+      assert.equal(describeGeometryMismatch(volume, reference), undefined, path)
+      assert.deepEqual(volume.data, reference.data, path)
+    }
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
+})
 
 test('DICOM file cut short rejected', (t) =>
   withSeriesCopy(t, 'ct/lung-pet-ct-dx/A0002-8mm-B70f', async (folder) => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -49,6 +49,24 @@ test('writeVolume refuses to overwrite without force', async () => {
     await writeVolume(path, obliqueVolume())
     await assert.rejects(writeVolume(path, obliqueVolume()), /already exists; use --force/)
     await writeVolume(path, obliqueVolume(), { force: true })
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
+})
+
+test('file read through a symbolic link', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'colinet-link-'))
+  try {
+    const data = Int16Array.from({ length: 4 * 3 * 2 }, (_, v) => v * 10 - 1000)
+    const volume: Volume = { data, size: [4, 3, 2], spacingMm: [0.5, 0.75, 2], origin: [1, 2, 3], direction: Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]) }
+    // The link lies in another folder than the file, as when scans are linked into a study folder.
+    mkdirSync(join(folder, 'data'))
+    mkdirSync(join(folder, 'study'))
+    await writeVolume(join(folder, 'data', 'ct.nii.gz'), volume)
+    symlinkSync(join(folder, 'data', 'ct.nii.gz'), join(folder, 'study', 'link.nii.gz'))
+    const read = await readVolume(join(folder, 'study', 'link.nii.gz'))
+    assert.deepEqual(Array.from(read.volume.data), Array.from(data))
+    assert.equal(describeGeometryMismatch(read.volume, volume), undefined)
   } finally {
     rmSync(folder, { recursive: true, force: true })
   }
