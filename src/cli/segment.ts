@@ -187,7 +187,8 @@ export async function segmentAndWrite(
     output.commit()
 
     for (const [stage, seconds] of Object.entries(report.timingSeconds)) progress.detail(`${stage.padEnd(14)} ${seconds.toFixed(2)} s`)
-    for (const warning of [...result.warnings, ...measurementCautions(models.lesion, report.measurements, { minRegionMl: options.minLesionRegionMl, mirrorAveraged: options.mirrorAverage })]) progress.warn(warning)
+    const lesionSettings = { minRegionMl: options.minLesionRegionMl, mirrorAveraged: options.mirrorAverage }
+    for (const warning of [...result.warnings, ...measurementCautions(models.lesion, report.measurements, lesionSettings)]) progress.warn(warning)
     progress.log(`wrote ${names.all.join(', ')} to ${options.outputFolder}`)
     return { report, result }
   } catch (error) {
