@@ -263,20 +263,32 @@ function checkFilesComplete(series: DicomSeries): void {
 
 /**
  * Throws InputError when the slice positions along the slice normal have a gap of more than 1.5
- * times the usual step, as where a file is missing. The series reader spreads the slices at one
- * spacing, so the volume and its masks would not lie where the CT was scanned.
+ * times the usual step, as where a file is missing, or when two files lie at the same position.
+ * The series reader spreads the slices at one spacing, so the volume and its masks would not lie
+ * where the CT was scanned.
  */
 function checkSliceSpacing(series: DicomSeries): void {
   const [rx, ry, rz, cx, cy, cz] = series.orientation
   const normal = [ry * cz - rz * cy, rz * cx - rx * cz, rx * cy - ry * cx]
-  const along = series.positions
-    .map((position) => position[0]! * normal[0]! + position[1]! * normal[1]! + position[2]! * normal[2]!)
-    .filter(Number.isFinite)
-    .sort((a, b) => a - b)
+  const slices = series.positions
+    .map((position, file) => ({ file, at: position[0]! * normal[0]! + position[1]! * normal[1]! + position[2]! * normal[2]! }))
+    .filter((slice) => Number.isFinite(slice.at))
+    .sort((a, b) => a.at - b.at)
+  const along = slices.map((slice) => slice.at)
   if (along.length < 3) return
   const steps = along.slice(1).map((value, i) => value - along[i]!)
   const usual = [...steps].sort((a, b) => a - b)[Math.floor(steps.length / 2)]!
   if (!(usual > 0)) return
+  // Two files at one position (a file copied or linked twice) would become two slices, and
+  // every slice after them would be placed one spacing too far.
+  const twice = steps.findIndex((step) => step < 0.1 * usual)
+  if (twice >= 0) {
+    const names = [slices[twice]!, slices[twice + 1]!].map((slice) => basename(series.files[slice.file]!)).join(' and ')
+    throw new InputError(
+      `could not read DICOM ${describeSeries(series)}: ${names} lie at the same slice position (${along[twice]!.toFixed(2)} mm), ` +
+        'so one of them is probably a copy; remove the duplicate file from the folder',
+    )
+  }
   const gap = steps.findIndex((step) => step > 1.5 * usual)
   if (gap < 0) return
   throw new InputError(

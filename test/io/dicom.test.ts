@@ -134,6 +134,17 @@ test('DICOM folder read by relative path', (t) =>
     }
   }))
 
+test('DICOM file copied twice rejected', (t) =>
+  withSeriesCopy(t, 'ct/cip/ct-64-dicom', async (folder) => {
+    // With the copy, 80 slices would be spread over the 79 positions' extent.
+    copyFileSync(join(folder, 'IMG0010.dcm'), join(folder, 'IMG0010-copy.dcm'))
+    await assert.rejects(readVolume(folder), (error: Error) => {
+      assert.match(error.message, /IMG0010-copy\.dcm and IMG0010\.dcm lie at the same slice position \(-?\d+\.\d\d mm\)/)
+      assert.match(error.message, /remove the duplicate file from the folder$/)
+      return true
+    })
+  }))
+
 test('DICOM series read through symbolic links', async (t) => {
   // A folder of links to the files, a link to the folder, and a link loop inside the folder:
   // each reads the same voxels and geometry as the folder itself.
