@@ -279,8 +279,8 @@ function checkSliceSpacing(series: DicomSeries): void {
   const steps = along.slice(1).map((value, i) => value - along[i]!)
   const usual = [...steps].sort((a, b) => a - b)[Math.floor(steps.length / 2)]!
   if (!(usual > 0)) return
-  // Two files at one position (a file copied or linked twice) would become two slices, and
-  // every slice after them would be placed one spacing too far.
+  // Two files at one position (a file copied or linked twice) would add a slice, and the reader
+  // would spread the slices over the scan's extent at a smaller spacing.
   const twice = steps.findIndex((step) => step < 0.1 * usual)
   if (twice >= 0) {
     const names = [slices[twice]!, slices[twice + 1]!].map((slice) => basename(series.files[slice.file]!)).join(' and ')
