@@ -1,4 +1,4 @@
-import { closeSync, openSync, readdirSync, readSync, realpathSync, statSync, type Stats } from 'node:fs'
+import { closeSync, openSync, readdirSync, readSync, realpathSync, statSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { readDicomTagsNode, readImageDicomFileSeriesNode } from '@itk-wasm/dicom'
 import type { Image } from 'itk-wasm'
@@ -52,16 +52,12 @@ function listFiles(folder: string, visited = new Set<string>()): string[] {
   for (const entry of readdirSync(folder, { withFileTypes: true })) {
     if (entry.name.startsWith('.') || entry.name.toUpperCase() === 'DICOMDIR') continue
     const path = join(folder, entry.name)
-    // A broken link has no target; it is skipped like any other entry that is not a file.
-    const target = entry.isSymbolicLink() ? statSyncOrUndefined(path) : entry
+    // A broken link has no target, so it is skipped like any other entry that is not a file.
+    const target = entry.isSymbolicLink() ? statSync(path, { throwIfNoEntry: false }) : entry
     if (target?.isDirectory()) files.push(...listFiles(path, visited))
     else if (target?.isFile()) files.push(path)
   }
   return files.sort()
-}
-
-function statSyncOrUndefined(path: string): Stats | undefined {
-  return statSync(path, { throwIfNoEntry: false })
 }
 
 /** File name endings of DICOM files. */
@@ -261,6 +257,9 @@ function checkFilesComplete(series: DicomSeries): void {
   )
 }
 
+/** Largest distance in mm between two slice positions that counts as the same position. */
+const SAME_POSITION_MM = 0.01
+
 /**
  * Throws InputError when the slice positions along the slice normal have a gap of more than 1.5
  * times the usual step, as where a file is missing, or when two files lie at the same position.
@@ -277,18 +276,23 @@ function checkSliceSpacing(series: DicomSeries): void {
   const along = slices.map((slice) => slice.at)
   if (along.length < 3) return
   const steps = along.slice(1).map((value, i) => value - along[i]!)
-  const usual = [...steps].sort((a, b) => a - b)[Math.floor(steps.length / 2)]!
-  if (!(usual > 0)) return
+  // The usual step comes from the steps between distinct positions, so that a folder copied in
+  // twice, where half of the steps are 0, is still found below.
+  const distinct = steps.filter((step) => step > SAME_POSITION_MM).sort((a, b) => a - b)
+  const usual = distinct.length > 0 ? distinct[Math.floor(distinct.length / 2)]! : 0
   // Two files at one position (a file copied or linked twice) would add a slice, and the reader
   // would spread the slices over the scan's extent at a smaller spacing.
-  const twice = steps.findIndex((step) => step < 0.1 * usual)
-  if (twice >= 0) {
-    const names = [slices[twice]!, slices[twice + 1]!].map((slice) => basename(series.files[slice.file]!)).join(' and ')
+  const same = steps.map((step, i) => (step <= SAME_POSITION_MM || step < 0.1 * usual ? i : -1)).filter((i) => i >= 0)
+  if (same.length > 0) {
+    const first = same[0]!
+    const names = [slices[first]!, slices[first + 1]!].map((slice) => basename(series.files[slice.file]!)).join(' and ')
+    const others = same.length > 1 ? ` (and ${same.length - 1} more such pair(s))` : ''
     throw new InputError(
-      `could not read DICOM ${describeSeries(series)}: ${names} lie at the same slice position (${along[twice]!.toFixed(2)} mm), ` +
-        'so one of them is probably a copy; remove the duplicate file from the folder',
+      `could not read DICOM ${describeSeries(series)}: ${names} lie at the same slice position (${along[first]!.toFixed(2)} mm)${others}, ` +
+        'so the folder probably contains copies; remove the duplicate files from the folder',
     )
   }
+  if (!(usual > 0)) return
   const gap = steps.findIndex((step) => step > 1.5 * usual)
   if (gap < 0) return
   throw new InputError(

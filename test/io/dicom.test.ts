@@ -139,8 +139,19 @@ test('DICOM file copied twice rejected', (t) =>
     // With the copy, 80 slices would be spread over the 79 positions' extent.
     copyFileSync(join(folder, 'IMG0010.dcm'), join(folder, 'IMG0010-copy.dcm'))
     await assert.rejects(readVolume(folder), (error: Error) => {
-      assert.match(error.message, /IMG0010-copy\.dcm and IMG0010\.dcm lie at the same slice position \(-?\d+\.\d\d mm\)/)
-      assert.match(error.message, /remove the duplicate file from the folder$/)
+      assert.match(error.message, /IMG0010-copy\.dcm and IMG0010\.dcm lie at the same slice position \(-?\d+\.\d\d mm\), so/)
+      assert.match(error.message, /remove the duplicate files from the folder$/)
+      return true
+    })
+  }))
+
+test('DICOM series copied in twice rejected', (t) =>
+  withSeriesCopy(t, 'ct/cip/ct-64-dicom', async (folder) => {
+    // Every position twice: half of the steps between sorted positions are 0 mm.
+    for (const name of readdirSync(folder)) copyFileSync(join(folder, name), join(folder, `copy-${name}`))
+    await assert.rejects(readVolume(folder), (error: Error) => {
+      assert.match(error.message, /IMG0001\.dcm and copy-IMG0001\.dcm lie at the same slice position/)
+      assert.match(error.message, /\(and 78 more such pair\(s\)\)/)
       return true
     })
   }))
