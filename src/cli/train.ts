@@ -7,6 +7,7 @@ import { DEFAULT_HIGHRESNET_OPTIONS } from '../nn/highresnet.js'
 import { DEFAULT_INPUT_HEIGHT, DEFAULT_INPUT_WIDTH } from '../nn/metadata.js'
 import { DEFAULT_LOSS_OPTIONS } from '../nn/training-graph.js'
 import { DEFAULT_AUGMENTATION } from '../train/augment.js'
+import { loadInitialWeights } from '../nn/transfer.js'
 import { exportCheckpoint } from '../train/export.js'
 import { runLabelRule, TASKS, type Task } from '../train/labels.js'
 import { runTraining } from '../train/loop.js'
@@ -67,8 +68,11 @@ Data:
       --mirror                    also mirror half of the slices left to right (not with
                                   --lung-classes 3, whose classes are the right and left lung)
 Network:
-      --channels <a,b,c>          channels of the three stages (default 16,32,64); fewer
-                                  channels train and segment faster
+      --channels <a,b,c>          channels of the three stages (default 16,32,64, or the
+                                  --init network's); fewer channels train and segment
+                                  faster. With --init, a whole multiple of its channels
+                                  (e.g. 16,32,64 from 8,16,32) widens it: each channel is
+                                  copied, so training goes on from nearly the same output
       --input-size <WxH>          network slice size, columns x rows (default 296x216)
       --init <file|run folder>    start from a trained model: a best.onnx or .ckpt written by
                                   colinet train, or a run folder (its best.ckpt)
@@ -193,6 +197,10 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
     }
   } else {
     settings = settingsFromOptions(values)
+    if (values.channels === undefined && settings.init !== undefined) {
+      // Without --channels the run keeps the initial network's channels.
+      settings = { ...settings, channels: [...(await loadInitialWeights(settings.init)).options.channels] }
+    }
     folder = resolve(required(values.output, '-o <run folder>'))
     createdFolder = prepareRunFolder(folder, values.force === true)
   }

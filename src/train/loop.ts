@@ -23,6 +23,7 @@ import { DEFAULT_PREPROCESSING, type ModelMetadata } from '../nn/metadata.js'
 import { Trainer, type OptimizerState, type StepResult } from '../nn/trainer.js'
 import { DEFAULT_LOSS_OPTIONS } from '../nn/training-graph.js'
 import { loadInitialWeights, transferWeights } from '../nn/transfer.js'
+import { widenWeights, widthFactor } from '../nn/widen.js'
 import { initialiseWeights, type NetworkWeights } from '../nn/weights.js'
 import { COLINET_INPUT, type NetworkInputSpec } from '../pipeline/preprocess.js'
 import { svgToPng } from '../report/rasterize.js'
@@ -179,12 +180,16 @@ async function initialWeights(options: TrainRunOptions, classCount: number): Pro
   if (settings.init !== undefined) {
     const source = await loadInitialWeights(settings.init)
     const sourceChannels = source.options.channels.join(',')
-    if (sourceChannels !== settings.channels.join(',')) {
-      throw new InputError(`--init ${settings.init} has channels ${sourceChannels} but this run asks for ${settings.channels.join(',')}; leave --channels out to take the initial network's`)
+    const factor = widthFactor(source.options.channels, settings.channels)
+    if (sourceChannels !== settings.channels.join(',') && factor === undefined) {
+      throw new InputError(`--init ${settings.init} has channels ${sourceChannels} but this run asks for ${settings.channels.join(',')}; leave --channels out to take the initial network's, or ask for a whole multiple of them (2 or more times each) to widen it`)
     }
-    const transferred = transferWeights(source, classCount, settings.seed)
+    let transferred = transferWeights(source, classCount, settings.seed)
+    if (factor !== undefined) transferred = widenWeights(transferred, settings.channels, { seed: settings.seed })
     transferred.options = { ...transferred.options, dropoutRate: settings.dropout }
-    options.progress.log(`starting from ${settings.init} (every layer copied${source.options.classes !== classCount ? ', output layer re-initialised for the new class count' : ''})`)
+    const copied = `every layer copied${source.options.classes !== classCount ? ', output layer re-initialised for the new class count' : ''}`
+    const widened = factor === undefined ? '' : `; widened from channels ${sourceChannels} to ${settings.channels.join(',')}, each channel copied ${factor} times with the weights that read it divided by ${factor} and 1 % noise, so the wider network starts from nearly the same output`
+    options.progress.log(`starting from ${settings.init} (${copied}${widened})`)
     return { weights: transferred }
   }
   const network = resolveHighResNetOptions({ channels: settings.channels, classes: classCount, dropoutRate: settings.dropout })

@@ -151,6 +151,26 @@ test('lesion fine-tuning from the lung model', async () => {
   assert.equal(metricsRows(run)[0]![6], 'val_dice_lesion')
 })
 
+test('init keeps its channels unless a whole multiple asks to widen it', async () => {
+  const init = join(root, 'lung-run', 'best.onnx')
+  const withoutChannels = TINY.filter((_, i) => TINY[i] !== '--channels' && TINY[i - 1] !== '--channels')
+  const common = ['--task', 'lesion', '--data', lesionManifest, '--init', init, '--epochs', '1', ...withoutChannels, '--steps-per-epoch', '1']
+  assert.equal(await runTrainCommand([...common, '-o', join(root, 'init-channels')]), 0)
+  assert.deepEqual(runRecord(join(root, 'init-channels')).settings.channels, [4, 4, 4])
+
+  assert.equal(await runTrainCommand([...common, '-o', join(root, 'widened'), '--channels', '8,8,8']), 0)
+  assert.deepEqual(runRecord(join(root, 'widened')).settings.channels, [8, 8, 8])
+  const widened = await loadCheckpoint(join(root, 'widened', 'last.ckpt'))
+  assert.deepEqual(widened.weights.options.channels, [8, 8, 8])
+  assert.equal(widened.weights.parameters.get('stage2.block1.conv1.weight')!.length, 8 * 8 * 9)
+
+  await assert.rejects(
+    () => runTrainCommand([...common, '-o', join(root, 'not-a-multiple'), '--channels', '6,6,6']),
+    (error: Error) => error instanceof InputError && /has channels 4,4,4 but this run asks for 6,6,6/.test(error.message),
+  )
+  assert.equal(existsSync(join(root, 'not-a-multiple', 'run.json')), false)
+})
+
 test('cross-entropy term adds to the loss', async () => {
   const init = join(root, 'lung-run', 'best.onnx')
   const common = ['--task', 'lesion', '--data', lesionManifest, '--init', init, '--epochs', '1', ...TINY, '--steps-per-epoch', '1']
