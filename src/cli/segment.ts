@@ -279,7 +279,8 @@ export async function runSegmentCommand(argv: string[]): Promise<number> {
   const threads = parseThreads(values.threads)
   const lesionThreshold = parseThreshold(values['lesion-threshold'], '--lesion-threshold')
   // Fail on an existing output before the slow steps.
-  StagedOutput.checkWritable(options.outputFolder, outputFileNames(options.format).all, options.force)
+  const names = outputFileNames(options.format)
+  StagedOutput.checkWritable(options.outputFolder, names.all, options.force, names.otherFormat)
 
   const readStart = performance.now()
   const input = positionals[0]

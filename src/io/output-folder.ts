@@ -26,7 +26,7 @@ export class StagedOutput {
     private readonly force: boolean,
     private readonly staleFileNames: readonly string[] = [],
   ) {
-    StagedOutput.checkWritable(folder, fileNames, force)
+    StagedOutput.checkWritable(folder, fileNames, force, staleFileNames)
     this.createdFolder = !existsSync(folder)
     mkdirSync(folder, { recursive: true })
     removeStaleStagingFolders(folder)
@@ -34,14 +34,20 @@ export class StagedOutput {
     mkdirSync(this.stagingFolder, { recursive: true })
   }
 
-  /** Throws InputError when the folder is a file, or contains one of the files and `force` is off. */
-  static checkWritable(folder: string, fileNames: readonly string[], force: boolean): void {
+  /**
+   * Throws InputError when the folder is a file, or contains one of the files or of the stale
+   * files and `force` is off (a stale file left beside new outputs would look like one of them).
+   */
+  static checkWritable(folder: string, fileNames: readonly string[], force: boolean, staleFileNames: readonly string[] = []): void {
     if (existsSync(folder) && !statSync(folder).isDirectory()) {
       throw new InputError(`output path ${folder} is a file; expected a folder (or a path that does not exist yet)`)
     }
+    if (force) return
     const existing = fileNames.filter((name) => existsSync(join(folder, name)))
-    if (existing.length > 0 && !force) {
-      throw new InputError(`output folder ${folder} already has ${existing.join(', ')}; use --force to overwrite, or choose another folder with -o`)
+    const stale = staleFileNames.filter((name) => existsSync(join(folder, name)))
+    if (existing.length > 0 || stale.length > 0) {
+      const staleNote = stale.length > 0 ? `${existing.length > 0 ? ' and ' : ''}${stale.join(', ')} (earlier outputs in the other format, which --force removes)` : ''
+      throw new InputError(`output folder ${folder} already has ${existing.join(', ')}${staleNote}; use --force to overwrite, or choose another folder with -o`)
     }
   }
 

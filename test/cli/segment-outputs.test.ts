@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
@@ -63,6 +63,20 @@ test('segment --force replaces masks of the other format', async () => {
   const run = runColinet(['segment', input, '-o', output, '--quiet', '--force', '--format', 'nrrd', ...models])
   assert.equal(run.status, 0, run.stderr)
   assert.deepEqual(readdirSync(output).sort(), ['labels.nrrd', 'lesion.nrrd', 'lung.nrrd', 'overview.png', 'report.csv', 'report.json'])
+})
+
+test('segment without --force refuses a folder with masks in the other format', async () => {
+  // Masks alone, as left when a user deleted the report: new NRRD masks beside them would make
+  // the folder hold two sets that look alike.
+  const output = join(folder, 'old-masks')
+  mkdirSync(output)
+  writeFileSync(join(output, 'lung.nii.gz'), 'earlier mask')
+  const models = ['--lung-model', join(folder, 'lung.onnx'), '--lesion-model', join(folder, 'lesion.onnx')]
+  const run = runColinet(['segment', join(folder, 'small.nii.gz'), '-o', output, '--format', 'nrrd', ...models])
+  assert.equal(run.status, 2)
+  assert.match(run.stderr, /already has lung\.nii\.gz \(earlier outputs in the other format, which --force removes\); use --force/)
+  assert.deepEqual(readdirSync(output), ['lung.nii.gz'])
+  assert.equal(readFileSync(join(output, 'lung.nii.gz'), 'utf8'), 'earlier mask')
 })
 
 test('demo keeps results of segment without --force', async () => {
