@@ -39,6 +39,7 @@ Options:
                           threshold stored in the lesion model, else 0.5); lower finds
                           fainter lesions and marks more normal lung
       --min-lesion-ml <mL> smallest lesion region kept, in mL (default 2, a ball of 16 mm);
+                          regions in one slice on the lung's top or bottom surface go too.
                           0 keeps every region. Removed regions do not extend the lung, and
                           report.json counts them
       --no-mirror-average run the lesion network once per slice instead of also on its left-right

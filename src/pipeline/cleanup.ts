@@ -211,6 +211,8 @@ export interface RemovedLesionRegions {
   regions: number
   /** Their total volume in mL. */
   volumeMl: number
+  /** Regions from the minimum up removed as slivers on the lung's top or bottom surface (see removeSurfaceSlivers). */
+  surfaceSlivers: { regions: number; volumeMl: number }
 }
 
 /**
@@ -252,6 +254,7 @@ export function joinLesionsToLung(
   // A 6-connected component lies within one 26-connected region, so the counts above still
   // hold for the components that the minimum keeps.
   const removed = removeSmallRegions(lesion, size, spacingMm, minRegionMl)
+  const surfaceSlivers = minRegionMl > 0 ? removeSurfaceSlivers(lesion, lungLabels, size, spacingMm) : { regions: 0, volumeMl: 0 }
   let joined = false
   for (let v = 0; v < labels.length; v++) {
     if (lesion[v] === 0 || lungLabels[v] !== 0) continue
@@ -260,11 +263,49 @@ export function joinLesionsToLung(
     joined = true
   }
   if (joined) fillHolesPerSide(lungLabels, size)
-  return removed
+  return { ...removed, surfaceSlivers }
+}
+
+/**
+ * Removes the 26-connected lesion regions that lie in one axial slice with every voxel on the
+ * lung's top or bottom surface: no lung at that position in the slice above, or none in the
+ * slice below. A thick slice that cuts the diaphragm dome or the lung apex averages lung with
+ * soft tissue into the HU of ground glass, and the lesion network marks such layers. On the
+ * lesion-free scans of this project with 5 and 8 mm slices, they were 8.8, 6.6 and 6.5 mL of
+ * the 11.4, 8.8 and 6.5 mL of false-positive lesion. A slice beyond the volume counts as lung,
+ * so a scan that ends inside the lung loses nothing at its first and last slices.
+ */
+export function removeSurfaceSlivers(lesion: Uint8Array, lungLabels: Uint8Array, size: Vec3, spacingMm: Vec3): { regions: number; volumeMl: number } {
+  const [nx, ny, nz] = size
+  const plane = nx * ny
+  const components = labelComponents(lesion, size, 26)
+  const firstSlice = new Int32Array(components.count + 1).fill(-1)
+  // 1 while every voxel seen so far lies in the region's first slice and on the lung surface.
+  const sliver = new Uint8Array(components.count + 1).fill(1)
+  for (let v = 0; v < lesion.length; v++) {
+    const label = components.labels[v]!
+    if (label === 0 || sliver[label] === 0) continue
+    const z = Math.floor(v / plane)
+    if (firstSlice[label] === -1) firstSlice[label] = z
+    const lungAbove = z + 1 >= nz || lungLabels[v + plane] !== 0
+    const lungBelow = z === 0 || lungLabels[v - plane] !== 0
+    if (z !== firstSlice[label] || (lungAbove && lungBelow)) sliver[label] = 0
+  }
+  let regions = 0
+  let voxels = 0
+  for (let label = 1; label <= components.count; label++) {
+    if (sliver[label] === 0) continue
+    regions++
+    voxels += components.voxelCounts[label]!
+  }
+  if (regions > 0) {
+    for (let v = 0; v < lesion.length; v++) if (sliver[components.labels[v]!] === 1) lesion[v] = 0
+  }
+  return { regions, volumeMl: voxels * voxelVolumeMl(spacingMm) }
 }
 
 /** Removes the 26-connected regions of `mask` smaller than `minRegionMl` and returns what it removed. */
-function removeSmallRegions(mask: Uint8Array, size: Vec3, spacingMm: Vec3, minRegionMl: number): RemovedLesionRegions {
+function removeSmallRegions(mask: Uint8Array, size: Vec3, spacingMm: Vec3, minRegionMl: number): Omit<RemovedLesionRegions, 'surfaceSlivers'> {
   const voxelMl = voxelVolumeMl(spacingMm)
   const components = labelComponents(mask, size, 26)
   const removed = new Uint8Array(components.count + 1)

@@ -173,7 +173,7 @@ export function lesionVolumeCautions(lesionModel: SegmentationModel, measurement
  * digits. Counts stay whole.
  */
 const REPORT_CSV_PRECISION: ReadonlyArray<[RegExp, CsvPrecision]> = [
-  [/^input\.size$|^slices\.|^measurements\.(lung|lesion)Hu\.voxels$|^removedLesionRegions\.regions$/, { decimals: 0 }],
+  [/^input\.size$|^slices\.|^measurements\.(lung|lesion)Hu\.voxels$|^removedLesionRegions\.(surfaceSlivers\.)?regions$/, { decimals: 0 }],
   [/^input\.(spacingMm|origin|direction)$/, { decimals: 6 }],
   [/^measurements\.(lung|lesion)VolumeMl\./, { decimals: 2 }],
   [/^measurements\.percentAffected\./, { decimals: 2 }],
@@ -183,7 +183,7 @@ const REPORT_CSV_PRECISION: ReadonlyArray<[RegExp, CsvPrecision]> = [
   [/^nonNetworkTimeFraction$/, { decimals: 4 }],
   [/^models\.(lung|lesion)\.threshold$/, { significantDigits: 6 }],
   [/^removedLesionRegions\.minRegionMl$/, { significantDigits: 6 }],
-  [/^removedLesionRegions\.volumeMl$/, { decimals: 2 }],
+  [/^removedLesionRegions\.(surfaceSlivers\.)?volumeMl$/, { decimals: 2 }],
 ]
 
 /** Returns the rounding of a report.csv column, or undefined for a column written in full. */
@@ -226,9 +226,17 @@ function formatNumber(value: number | null, digits = 1, unit = ''): string {
 }
 
 function removedRegionsLine(removed: RemovedLesionRegions): string[] {
-  if (removed.regions === 0) return []
-  const regions = removed.regions === 1 ? '1 region' : `${removed.regions} regions`
-  return [`             ${regions} under ${removed.minRegionMl} mL removed (${formatNumber(removed.volumeMl)} mL in all; --min-lesion-ml 0 keeps them)`]
+  const lines: string[] = []
+  if (removed.regions > 0) {
+    const regions = removed.regions === 1 ? '1 region' : `${removed.regions} regions`
+    lines.push(`             ${regions} under ${removed.minRegionMl} mL removed (${formatNumber(removed.volumeMl)} mL in all; --min-lesion-ml 0 keeps them)`)
+  }
+  const slivers = removed.surfaceSlivers
+  if (slivers.regions > 0) {
+    const regions = slivers.regions === 1 ? '1 region' : `${slivers.regions} regions`
+    lines.push(`             ${regions} in one slice on the lung's top or bottom surface removed (${formatNumber(slivers.volumeMl)} mL in all; --min-lesion-ml 0 keeps them)`)
+  }
+  return lines
 }
 
 /** Formats a short plain-text summary for the terminal. */

@@ -169,7 +169,7 @@ test('min-lesion-ml removes and counts regions', () => {
   const input = join(folder, 'threshold.nii.gz')
   const models = ['--lung-model', join(folder, 'lung.onnx'), '--lesion-model', join(folder, 'lesion.onnx')]
   const atDefault = JSON.parse(readFileSync(join(folder, 'threshold-default', 'report.json'), 'utf8'))
-  assert.deepEqual(atDefault.removedLesionRegions, { minRegionMl: 2, regions: 0, volumeMl: 0 })
+  assert.deepEqual(atDefault.removedLesionRegions, { minRegionMl: 2, regions: 0, volumeMl: 0, surfaceSlivers: { regions: 0, volumeMl: 0 } })
   const run = runColinet(['segment', input, '-o', join(folder, 'min-40'), '--quiet', '--min-lesion-ml', '40', ...models])
   assert.equal(run.status, 0, run.stderr)
   const report = JSON.parse(readFileSync(join(folder, 'min-40', 'report.json'), 'utf8'))

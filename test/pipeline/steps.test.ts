@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { frameForBox } from '../../src/pipeline/body-crop.js'
-import { cleanLungMask, joinLesionsToLung, LEFT_LUNG, RIGHT_LUNG } from '../../src/pipeline/cleanup.js'
+import { cleanLungMask, joinLesionsToLung, LEFT_LUNG, removeSurfaceSlivers, RIGHT_LUNG } from '../../src/pipeline/cleanup.js'
 import { checkHounsfieldUnits, enclosedAirFraction } from '../../src/pipeline/input-checks.js'
 import { planReorientation } from '../../src/pipeline/orientation.js'
 import { normaliseHu, preprocessSlices, probabilitiesToSlice, type SliceFrame } from '../../src/pipeline/preprocess.js'
@@ -138,6 +138,8 @@ test('cleanLungMask fills holes per lung only', () => {
   assert.equal(labels[4 + nx * 3], 0, 'gap enclosed by the two lungs together')
 })
 
+const NO_SLIVERS = { regions: 0, volumeMl: 0 }
+
 test('joinLesionsToLung keeps lesions touching the lung', () => {
   // One row of 12 voxels. Lung: right x 2..4, left x 8..9. Loose lung: x 1..10.
   // Lesions: x 0..3 (x 0 is outside the loose lung), x 6 (touches no lung), x 9..10.
@@ -145,7 +147,7 @@ test('joinLesionsToLung keeps lesions touching the lung', () => {
   const lung = Uint8Array.from([0, 0, 1, 1, 1, 0, 0, 0, 2, 2, 0, 0])
   const loose = Uint8Array.from([0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0])
   const lesion = Uint8Array.from([1, 1, 1, 1, 0, 0, 1, 0, 0, 1, 1, 0])
-  assert.deepEqual(joinLesionsToLung(lesion, lung, loose, size, [1, 1, 1], 0), { minRegionMl: 0, regions: 0, volumeMl: 0 })
+  assert.deepEqual(joinLesionsToLung(lesion, lung, loose, size, [1, 1, 1], 0), { minRegionMl: 0, regions: 0, volumeMl: 0, surfaceSlivers: NO_SLIVERS })
   assert.deepEqual(Array.from(lesion), [0, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 0])
   assert.deepEqual(Array.from(lung), [0, RIGHT_LUNG, 1, 1, 1, 0, 0, 0, 2, 2, LEFT_LUNG, 0])
 })
@@ -169,24 +171,24 @@ test('joinLesionsToLung drops small regions', () => {
   }
 
   const atBar = run(1.5)
-  assert.deepEqual(atBar.removed, { minRegionMl: 1.5, regions: 1, volumeMl: 0.5 })
+  assert.deepEqual(atBar.removed, { minRegionMl: 1.5, regions: 1, volumeMl: 0.5, surfaceSlivers: NO_SLIVERS })
   assert.equal(atBar.lesionAfter[at(9, 0, 0)] + atBar.lesionAfter[at(8, 1, 1)], 0)
   assert.equal(count(atBar.lesionAfter), 14)
   const atCube = run(2)
-  assert.deepEqual(atCube.removed, { minRegionMl: 2, regions: 2, volumeMl: 2 })
+  assert.deepEqual(atCube.removed, { minRegionMl: 2, regions: 2, volumeMl: 2, surfaceSlivers: NO_SLIVERS })
   assert.equal(count(atCube.lesionAfter), 8)
 
   // With the cube's top layer outside the lung and the loose lung, only its 4 bottom voxels
   // (1 mL) count, and it goes at 1.5 mL.
   const topOutside = new Uint8Array(400).fill(RIGHT_LUNG)
   for (let y = 0; y < 2; y++) for (let x = 0; x < 2; x++) topOutside[at(x, y, 1)] = 0
-  assert.deepEqual(run(1.5, topOutside).removed, { minRegionMl: 1.5, regions: 2, volumeMl: 1.5 })
+  assert.deepEqual(run(1.5, topOutside).removed, { minRegionMl: 1.5, regions: 2, volumeMl: 1.5, surfaceSlivers: NO_SLIVERS })
 
   // The top layer in the loose lung instead: the cube keeps its 8 voxels, and they join the lung.
   const looseTop = new Uint8Array(400)
   for (let y = 0; y < 2; y++) for (let x = 0; x < 2; x++) looseTop[at(x, y, 1)] = 1
   const joined = run(2, Uint8Array.from(topOutside), looseTop)
-  assert.deepEqual(joined.removed, { minRegionMl: 2, regions: 2, volumeMl: 2 })
+  assert.deepEqual(joined.removed, { minRegionMl: 2, regions: 2, volumeMl: 2, surfaceSlivers: NO_SLIVERS })
   assert.equal(joined.lung[at(1, 1, 1)], RIGHT_LUNG)
 
   // The bar outside the lung but in the loose lung touches no lung, so it goes before the
@@ -198,9 +200,64 @@ test('joinLesionsToLung drops small regions', () => {
     looseBar[at(6, y, z)] = 1
   }
   const dropped = run(1, barOutside, looseBar)
-  assert.deepEqual(dropped.removed, { minRegionMl: 1, regions: 1, volumeMl: 0.5 })
+  assert.deepEqual(dropped.removed, { minRegionMl: 1, regions: 1, volumeMl: 0.5, surfaceSlivers: NO_SLIVERS })
   assert.equal(count(dropped.lesionAfter), 8)
   assert.equal(dropped.lung[at(6, 6, 3)], 0, 'the dropped bar does not join the lung')
+})
+
+test('removeSurfaceSlivers removes one-slice regions on the lung surface', () => {
+  // 8 x 8 x 7 grid of 2 x 2 x 5 mm voxels (0.02 mL each). Lung: x 1..6, y 1..6 in slices 1..5.
+  // Four regions of 2 x 2 voxels. A lies in slice 1, the lung's bottom slice, with no lung below.
+  // B lies in slice 5, the top slice. C lies in slice 3 with lung above and below. D spans slices
+  // 4 and 5. A and B go, C and D stay.
+  const size: Vec3 = [8, 8, 7]
+  const at = (x: number, y: number, z: number): number => x + 8 * (y + 8 * z)
+  const lung = new Uint8Array(448)
+  for (let z = 1; z <= 5; z++) for (let y = 1; y <= 6; y++) for (let x = 1; x <= 6; x++) lung[at(x, y, z)] = RIGHT_LUNG
+  const lesion = new Uint8Array(448)
+  const square = (x0: number, y0: number, z: number) => {
+    for (let y = y0; y < y0 + 2; y++) for (let x = x0; x < x0 + 2; x++) lesion[at(x, y, z)] = 1
+  }
+  square(1, 1, 1)
+  square(1, 1, 5)
+  square(1, 4, 3)
+  square(4, 4, 4)
+  square(4, 4, 5)
+
+  const removed = removeSurfaceSlivers(lesion, lung, size, [2, 2, 5])
+  assert.equal(removed.regions, 2)
+  assert.ok(Math.abs(removed.volumeMl - 0.16) < 1e-12, `${removed.volumeMl} mL`)
+  assert.equal(lesion[at(1, 1, 1)], 0, 'A')
+  assert.equal(lesion[at(2, 2, 5)], 0, 'B')
+  assert.equal(lesion[at(1, 4, 3)], 1, 'C')
+  assert.equal(lesion[at(4, 4, 5)], 1, 'D')
+  assert.equal(lesion.reduce((sum, v) => sum + v, 0), 12)
+})
+
+test('removeSurfaceSlivers keeps the edge slices of a scan', () => {
+  // The lung fills all 3 slices, so the first and last slices end the scan, not the lung.
+  const size: Vec3 = [4, 4, 3]
+  const lung = new Uint8Array(48).fill(LEFT_LUNG)
+  const lesion = new Uint8Array(48)
+  lesion[5] = 1
+  lesion[32 + 10] = 1
+  assert.deepEqual(removeSurfaceSlivers(lesion, lung, size, [1, 1, 1]), { regions: 0, volumeMl: 0 })
+  assert.equal(lesion[5] + lesion[42], 2)
+})
+
+test('joinLesionsToLung removes slivers unless every region is kept', () => {
+  // Lung in slices 1..2 of a 4 x 4 x 4 grid of 10 mm voxels (1 mL each); a 2-voxel lesion in slice 1.
+  const size: Vec3 = [4, 4, 4]
+  const lung = new Uint8Array(64)
+  for (let v = 16; v < 48; v++) lung[v] = RIGHT_LUNG
+  const lesion = new Uint8Array(64)
+  lesion[16 + 5] = 1
+  lesion[16 + 6] = 1
+  const everyRegion = Uint8Array.from(lesion)
+  assert.deepEqual(joinLesionsToLung(lesion, Uint8Array.from(lung), new Uint8Array(64), size, [10, 10, 10], 1), { minRegionMl: 1, regions: 0, volumeMl: 0, surfaceSlivers: { regions: 1, volumeMl: 2 } })
+  assert.equal(lesion[21] + lesion[22], 0)
+  assert.deepEqual(joinLesionsToLung(everyRegion, Uint8Array.from(lung), new Uint8Array(64), size, [10, 10, 10], 0), { minRegionMl: 0, regions: 0, volumeMl: 0, surfaceSlivers: NO_SLIVERS })
+  assert.equal(everyRegion[21] + everyRegion[22], 2)
 })
 
 test('checkHounsfieldUnits names what it found', () => {

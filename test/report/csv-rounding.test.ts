@@ -7,7 +7,7 @@ import { summarizeCohort } from '../../src/metrics/cohort.js'
 import { writeCohortReport, type CaseRow } from '../../src/report/cohort-report.js'
 import { formatCsvNumber, parseCsv } from '../../src/report/csv.js'
 import { csvPrecisionOfMetric } from '../../src/report/metric-labels.js'
-import { reportCsvPrecision, reportToCsv, type SegmentationReport } from '../../src/report/report.js'
+import { reportCsvPrecision, reportToCsv, reportToText, type SegmentationReport } from '../../src/report/report.js'
 
 const folder = mkdtempSync(join(tmpdir(), 'colinet-csv-rounding-'))
 after(() => rmSync(folder, { recursive: true, force: true }))
@@ -44,7 +44,7 @@ function sampleReport(): SegmentationReport {
       direction: [1, 0, 0, 0, 0.9999999403953552, 0.000345, 0, -0.000345, 0.9999999403953552],
     },
     models: { lung: { name: 'lung.onnx', version: 'v1', trained: true, threshold: 0.5, thresholdSource: 'default', mirrorAveraged: false }, lesion: { name: 'lesion.onnx', version: 'v2', trained: true, threshold: 0.8, thresholdSource: 'model metadata', mirrorAveraged: true } },
-    removedLesionRegions: { minRegionMl: 2, regions: 31, volumeMl: 10.4569821 },
+    removedLesionRegions: { minRegionMl: 2, regions: 31, volumeMl: 10.4569821, surfaceSlivers: { regions: 2, volumeMl: 6.4849 } },
     measurements: {
       lungVolumeMl: { total: 5492.1533877182, right: 3187.6721954727172, left: 2304.4811922454833 },
       lesionVolumeMl: { total: 20.564209823608397, right: 7.571625843048095, left: 12.992583980560301 },
@@ -77,6 +77,7 @@ test('report CSV keeps columns and rounds', () => {
     'models.lung.name', 'models.lung.version', 'models.lung.trained', 'models.lung.threshold', 'models.lung.thresholdSource', 'models.lung.mirrorAveraged',
     'models.lesion.name', 'models.lesion.version', 'models.lesion.trained', 'models.lesion.threshold', 'models.lesion.thresholdSource', 'models.lesion.mirrorAveraged',
     'removedLesionRegions.minRegionMl', 'removedLesionRegions.regions', 'removedLesionRegions.volumeMl',
+    'removedLesionRegions.surfaceSlivers.regions', 'removedLesionRegions.surfaceSlivers.volumeMl',
     'measurements.lungVolumeMl.total', 'measurements.lungVolumeMl.right', 'measurements.lungVolumeMl.left',
     'measurements.lesionVolumeMl.total', 'measurements.lesionVolumeMl.right', 'measurements.lesionVolumeMl.left',
     'measurements.percentAffected.total', 'measurements.percentAffected.right', 'measurements.percentAffected.left',
@@ -93,7 +94,7 @@ test('report CSV keeps columns and rounds', () => {
     '0.1.0', 'ct.nii.gz', 'NIfTI file ct.nii.gz', '512 512 64', '0.841797 0.841797 5', '-228.036842 -93.06316 -439',
     '1 0 0 0 1 0.000345 0 -0.000345 1',
     'lung.onnx', 'v1', 'true', '0.5', 'default', 'false', 'lesion.onnx', 'v2', 'true', '0.8', 'model metadata', 'true',
-    '2', '31', '10.46',
+    '2', '31', '10.46', '2', '6.48',
     '5492.15', '3187.67', '2304.48',
     '20.56', '7.57', '12.99',
     '0.37', '0.24', '',
@@ -109,6 +110,12 @@ test('report CSV rounds every number column', () => {
   const [header, row] = parseCsv(reportToCsv(sampleReport()))
   const numeric = header.filter((_, index) => row[index] !== '' && row[index].split(' ').every((part) => Number.isFinite(Number(part))))
   for (const column of numeric) assert.notEqual(reportCsvPrecision(column), undefined, `${column} has no rounding rule`)
+})
+
+test('printed report names removed regions', () => {
+  const lines = reportToText(sampleReport()).split('\n')
+  assert.ok(lines.includes('             31 regions under 2 mL removed (10.5 mL in all; --min-lesion-ml 0 keeps them)'), lines.join('\n'))
+  assert.ok(lines.includes("             2 regions in one slice on the lung's top or bottom surface removed (6.5 mL in all; --min-lesion-ml 0 keeps them)"), lines.join('\n'))
 })
 
 test('metric CSV precision by unit', () => {
