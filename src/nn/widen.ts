@@ -89,9 +89,9 @@ export function widenWeights(source: NetworkWeights, channels: [number, number, 
       const spread = noise * Math.sqrt(sumSquares / from.length) / inn.copies
       for (let o = 0; o < outWide; o++) {
         for (let i = 0; i < inWide; i++) {
-          const source = (out.map[o]! * narrowIn + inn.map[i]!) * area
-          const target = (o * inWide + i) * area
-          for (let a = 0; a < area; a++) values[target + a] = from[source + a]! / inn.copies + (spread > 0 ? spread * random.normal() : 0)
+          const narrowStart = (out.map[o]! * narrowIn + inn.map[i]!) * area
+          const wideStart = (o * inWide + i) * area
+          for (let a = 0; a < area; a++) values[wideStart + a] = from[narrowStart + a]! / inn.copies + (spread > 0 ? spread * random.normal() : 0)
         }
       }
     } else {
