@@ -5,7 +5,7 @@ import type { SegmentationModel } from '../pipeline/model.js'
 import { BUILT_IN_LESION_MODEL_NAME, describeLesionWithinFalsePositiveRange, describeLooserLesionSettings } from '../pipeline/models.js'
 import type { Volume } from '../volume/volume.js'
 import { formatCsvField, formatCsvNumber, type CsvPrecision } from './csv.js'
-import { computeRadiomics } from '../metrics/radiomics/radiomics.js'
+import { computeRadiomics, RADIOMIC_FEATURE_NAMES } from '../metrics/radiomics/radiomics.js'
 import { describeImplausibleLungVolume, measureLungsAndLesions, type LungMeasurements } from './measurements.js'
 
 export interface ModelDescription {
@@ -215,8 +215,12 @@ function flatten(value: unknown, prefix: string, into: Map<string, string>): voi
  * number rounded as REPORT_CSV_PRECISION sets.
  */
 export function reportToCsv(report: SegmentationReport): string {
+  // An empty mask has no features; its feature columns stay, empty, so that every report of this
+  // version has the same columns in the same order (rows from many scans line up).
+  const noFeatures = Object.fromEntries(RADIOMIC_FEATURE_NAMES.map((name) => [name, null]))
+  const radiomics = { lung: report.radiomics.lung ?? noFeatures, lesion: report.radiomics.lesion ?? noFeatures }
   const fields = new Map<string, string>()
-  flatten(report, '', fields)
+  flatten({ ...report, radiomics }, '', fields)
   const names = [...fields.keys()]
   return `${names.map(formatCsvField).join(',')}\n${names.map((name) => formatCsvField(fields.get(name)!)).join(',')}\n`
 }

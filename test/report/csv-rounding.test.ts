@@ -6,6 +6,7 @@ import { after, test } from 'node:test'
 import { summarizeCohort } from '../../src/metrics/cohort.js'
 import { writeCohortReport, type CaseRow } from '../../src/report/cohort-report.js'
 import { formatCsvNumber, parseCsv } from '../../src/report/csv.js'
+import { RADIOMIC_FEATURE_NAMES } from '../../src/metrics/radiomics/radiomics.js'
 import { csvPrecisionOfMetric } from '../../src/report/metric-labels.js'
 import { reportCsvPrecision, reportToCsv, reportToText, type SegmentationReport } from '../../src/report/report.js'
 
@@ -84,7 +85,8 @@ test('report CSV keeps columns and rounds', () => {
     'measurements.lungHu.mean', 'measurements.lungHu.sd', 'measurements.lungHu.voxels',
     'measurements.lesionHu.mean', 'measurements.lesionHu.sd', 'measurements.lesionHu.voxels',
     'radiomics.lung.original_firstorder_Energy', 'radiomics.lung.original_firstorder_Entropy', 'radiomics.lung.original_firstorder_Median',
-    'radiomics.lung.original_firstorder_Mean', 'radiomics.lung.original_firstorder_Uniformity', 'radiomics.lesion',
+    'radiomics.lung.original_firstorder_Mean', 'radiomics.lung.original_firstorder_Uniformity',
+    ...RADIOMIC_FEATURE_NAMES.map((name) => `radiomics.lesion.${name}`),
     'slices.total', 'slices.withLung', 'slices.lungNetwork', 'slices.lesionNetwork',
     'timingSeconds.read', 'timingSeconds.lungNetwork', 'timingSeconds.total', 'nonNetworkTimeFraction', 'warnings',
   ])
@@ -100,10 +102,22 @@ test('report CSV keeps columns and rounds', () => {
     '0.37', '0.24', '',
     '-812.5', '201.9', '1550094',
     '', '', '0',
-    '1086430000000', '4.29036', '-865', '-812.467', '0.0729461', '',
+    '1086430000000', '4.29036', '-865', '-812.467', '0.0729461',
+    ...RADIOMIC_FEATURE_NAMES.map(() => ''),
     '64', '54', '64', '54',
     '0.57', '1.65', '2.21', '0.6228', 'a, b | c',
   ])
+})
+
+test('report CSV columns do not depend on the lesion', () => {
+  // Rows of scans with and without lesion must line up when appended into one table.
+  const withLesion = sampleReport()
+  withLesion.radiomics.lesion = Object.fromEntries(RADIOMIC_FEATURE_NAMES.map((name) => [name, 1]))
+  const [headerWith] = parseCsv(reportToCsv(withLesion))
+  const [headerWithout, rowWithout] = parseCsv(reportToCsv(sampleReport()))
+  assert.deepEqual(headerWithout, headerWith)
+  assert.equal(rowWithout.length, headerWith.length)
+  assert.equal(headerWith.filter((name) => name.startsWith('radiomics.lesion.')).length, 32)
 })
 
 test('report CSV rounds every number column', () => {
