@@ -215,8 +215,8 @@ function flatten(value: unknown, prefix: string, into: Map<string, string>): voi
  * number rounded as REPORT_CSV_PRECISION sets.
  */
 export function reportToCsv(report: SegmentationReport): string {
-  // An empty mask has no features; its feature columns stay, empty, so that every report of this
-  // version has the same columns in the same order (rows from many scans line up).
+  // An empty mask has no features, but its feature columns stay with empty values. So every
+  // report of this version has the same columns in the same order, and rows of many scans line up.
   const noFeatures = Object.fromEntries(RADIOMIC_FEATURE_NAMES.map((name) => [name, null]))
   const radiomics = { lung: report.radiomics.lung ?? noFeatures, lesion: report.radiomics.lesion ?? noFeatures }
   const fields = new Map<string, string>()
