@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { InputError } from '../errors.js'
 import { readVolume } from '../io/read.js'
-import { StagedOutput } from '../io/output-folder.js'
+import { checkOutputsSpareInput, StagedOutput } from '../io/output-folder.js'
 import { writeVolume } from '../io/write.js'
 import { isProbabilityThreshold } from '../nn/metadata.js'
 import { MIN_LESION_REGION_ML } from '../pipeline/cleanup.js'
@@ -281,10 +281,11 @@ export async function runSegmentCommand(argv: string[]): Promise<number> {
   const lesionThreshold = parseThreshold(values['lesion-threshold'], '--lesion-threshold')
   // Fail on an existing output before the slow steps.
   const names = outputFileNames(options.format)
+  const input = positionals[0]
+  checkOutputsSpareInput(options.outputFolder, [...names.all, ...names.otherFormat], input)
   StagedOutput.checkWritable(options.outputFolder, names.all, options.force, names.otherFormat)
 
   const readStart = performance.now()
-  const input = positionals[0]
   if (values.series !== undefined && existsSync(input) && !statSync(input).isDirectory()) {
     throw new InputError(`--series selects a series in a DICOM folder, but ${input} is a file; leave out --series or give the folder`)
   }

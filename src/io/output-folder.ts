@@ -77,6 +77,24 @@ export class StagedOutput {
   }
 }
 
+/**
+ * Throws InputError when one of `fileNames` in `folder` is the input file itself (the same file
+ * through any path, symbolic or hard link), because writing the outputs, or removing earlier ones
+ * with --force, would then destroy the input. A folder input is never one of the files.
+ */
+export function checkOutputsSpareInput(folder: string, fileNames: readonly string[], input: string): void {
+  if (!existsSync(input) || statSync(input).isDirectory()) return
+  const inputFile = statSync(input)
+  for (const name of fileNames) {
+    const path = join(folder, name)
+    if (!existsSync(path)) continue
+    const output = statSync(path)
+    if (output.dev === inputFile.dev && output.ino === inputFile.ino) {
+      throw new InputError(`the input ${input} is ${name} in the output folder ${folder}, which this run would overwrite or remove, also with --force; choose another folder with -o, or rename the input`)
+    }
+  }
+}
+
 const STAGING_PREFIX = '.colinet-partial-'
 
 /**

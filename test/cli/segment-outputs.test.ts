@@ -79,6 +79,24 @@ test('segment without --force refuses a folder with masks in the other format', 
   assert.equal(readFileSync(join(output, 'lung.nii.gz'), 'utf8'), 'earlier mask')
 })
 
+test('segment never overwrites or removes its input, also with --force', async () => {
+  // An input named like an output, inside the output folder: as the NRRD mask it would be
+  // overwritten, and beside NIfTI output it would be removed as an earlier mask.
+  const output = join(folder, 'input-inside')
+  mkdirSync(output)
+  const input = join(output, 'lung.nrrd')
+  await writeVolume(input, createAnalyticChest([48, 40, 6]).ct)
+  const before = readFileSync(input)
+  const models = ['--lung-model', join(folder, 'lung.onnx'), '--lesion-model', join(folder, 'lesion.onnx')]
+  for (const format of ['nrrd', 'nifti']) {
+    const run = runColinet(['segment', input, '-o', output, '--force', '--format', format, ...models])
+    assert.equal(run.status, 2, format)
+    assert.match(run.stderr, /the input .*lung\.nrrd is lung\.nrrd in the output folder .*, which this run would overwrite or remove, also with --force/, format)
+    assert.deepEqual(readdirSync(output), ['lung.nrrd'], format)
+    assert.ok(readFileSync(input).equals(before), format)
+  }
+})
+
 test('demo keeps results of segment without --force', async () => {
   const output = join(folder, 'formats')
   const before = readFileSync(join(output, 'report.json'), 'utf8')
