@@ -70,12 +70,15 @@ Data:
 Network:
       --channels <a,b,c>          channels of the three stages (default 16,32,64, or the
                                   --init network's); fewer channels train and segment
-                                  faster. With --init, a whole multiple of its channels
-                                  (e.g. 16,32,64 from 8,16,32) widens it: each channel is
-                                  copied, so training goes on from nearly the same output
+                                  faster. With --init, the same whole multiple of its
+                                  channels in every stage (e.g. 16,32,64 from 8,16,32)
+                                  widens it: each channel is copied, so training goes on
+                                  from nearly the same output
       --input-size <WxH>          network slice size, columns x rows (default 296x216)
       --init <file|run folder>    start from a trained model: a best.onnx or .ckpt written by
-                                  colinet train, or a run folder (its best.ckpt)
+                                  colinet train, or a run folder (its best.ckpt). Its
+                                  channels are kept unless --channels is given; the slice
+                                  size is --input-size's, not the initial network's
       --dropout <rate>            dropout before the output layer (default 0.5)
 Optimisation:
       --epochs <n>                epochs (default 300)

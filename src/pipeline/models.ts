@@ -47,7 +47,9 @@ export function describeLooserLesionSettings(
   const { minRegionMl } = settings
   const looser = [
     ...(threshold < modelThreshold ? [`the lesion threshold ${threshold} is below the built-in lesion model's ${modelThreshold}`] : []),
-    ...(minRegionMl < MIN_LESION_REGION_ML ? [`lesion regions from ${minRegionMl} mL are kept instead of from ${MIN_LESION_REGION_ML} mL`] : []),
+    ...(minRegionMl === 0
+      ? [`every lesion region is kept (--min-lesion-ml 0), also those under ${MIN_LESION_REGION_ML} mL and one-slice slivers on the lung's top or bottom surface`]
+      : minRegionMl < MIN_LESION_REGION_ML ? [`lesion regions from ${minRegionMl} mL are kept instead of from ${MIN_LESION_REGION_ML} mL`] : []),
     ...(settings.mirrorAveraged ? [] : ['the lesion network ran without mirror averaging (--no-mirror-average)']),
   ]
   return (

@@ -182,7 +182,7 @@ async function initialWeights(options: TrainRunOptions, classCount: number): Pro
     const sourceChannels = source.options.channels.join(',')
     const factor = widthFactor(source.options.channels, settings.channels)
     if (sourceChannels !== settings.channels.join(',') && factor === undefined) {
-      throw new InputError(`--init ${settings.init} has channels ${sourceChannels} but this run asks for ${settings.channels.join(',')}; leave --channels out to take the initial network's, or ask for a whole multiple of them (2 or more times each) to widen it`)
+      throw new InputError(`--init ${settings.init} has channels ${sourceChannels} but this run asks for ${settings.channels.join(',')}; leave --channels out to take the initial network's, or ask for the same whole multiple of them in every stage (2 or more times) to widen it`)
     }
     let transferred = transferWeights(source, classCount, settings.seed)
     if (factor !== undefined) transferred = widenWeights(transferred, settings.channels, { seed: settings.seed })

@@ -42,7 +42,7 @@ test('caution only for built-in model', () => {
   const smaller = lesionVolumeCautions(model(BUILT_IN_LESION_MODEL_NAME, 0.7), measurements, averaged(0.5))
   assert.match(smaller[0] ?? '', /^lesion regions from 0\.5 mL are kept instead of from 2 mL; with its own settings/)
   const both = lesionVolumeCautions(model(BUILT_IN_LESION_MODEL_NAME, 0.6), measurements, averaged(0))
-  assert.match(both[0] ?? '', /^the lesion threshold 0\.6 is below the built-in lesion model's 0\.7 and lesion regions from 0 mL are kept/)
+  assert.match(both[0] ?? '', /^the lesion threshold 0\.6 is below the built-in lesion model's 0\.7 and every lesion region is kept \(--min-lesion-ml 0\), also those under 2 mL and one-slice slivers on the lung's top or bottom surface; with its own settings/)
 
   const single = lesionVolumeCautions(model(BUILT_IN_LESION_MODEL_NAME, 0.7), measurements, { minRegionMl: 2, mirrorAveraged: false })
   assert.match(single[0] ?? '', /^the lesion network ran without mirror averaging \(--no-mirror-average\); with its own settings/)
