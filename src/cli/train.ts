@@ -205,6 +205,9 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
       settings = { ...settings, channels: [...(await loadInitialWeights(settings.init)).options.channels] }
     }
     folder = resolve(required(values.output, '-o <run folder>'))
+    if (settings.init !== undefined && Object.values(RUN_FILES).some((name) => join(folder, name) === settings.init)) {
+      throw new InputError(`--init ${settings.init} is a file of the run folder ${folder}, which a new run there replaces; copy it out of the folder first, or choose another folder with -o`)
+    }
     createdFolder = prepareRunFolder(folder, values.force === true)
   }
 

@@ -171,6 +171,20 @@ test('init keeps its channels unless a whole multiple asks to widen it', async (
   assert.equal(existsSync(join(root, 'not-a-multiple', 'run.json')), false)
 })
 
+test('a new run does not replace its own initial weights', async () => {
+  // --force on the run folder that --init points into would delete best.ckpt before it is read.
+  const run = join(root, 'lung-run')
+  const before = readFileSync(join(run, 'best.ckpt'))
+  for (const init of [run, join(run, 'best.ckpt')]) {
+    await assert.rejects(
+      () => runTrainCommand(['--task', 'lesion', '--data', lesionManifest, '--init', init, '-o', run, '--force', '--epochs', '1', ...TINY]),
+      (error: Error) => error instanceof InputError && /is a file of the run folder .*, which a new run there replaces/.test(error.message),
+    )
+  }
+  assert.ok(readFileSync(join(run, 'best.ckpt')).equals(before))
+  assert.equal(runRecord(run).settings.task, 'lung')
+})
+
 test('cross-entropy term adds to the loss', async () => {
   const init = join(root, 'lung-run', 'best.onnx')
   const common = ['--task', 'lesion', '--data', lesionManifest, '--init', init, '--epochs', '1', ...TINY, '--steps-per-epoch', '1']
