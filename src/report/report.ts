@@ -255,8 +255,8 @@ export function reportToText(report: SegmentationReport): string {
     `affected     ${formatNumber(m.percentAffected.total, 1, ' %')} of lung (right ${formatNumber(m.percentAffected.right, 1, ' %')}, left ${formatNumber(m.percentAffected.left, 1, ' %')})`,
     `lung HU      mean ${formatNumber(m.lungHu.mean)}, SD ${formatNumber(m.lungHu.sd)}`,
     `lesion HU    mean ${formatNumber(m.lesionHu.mean)}, SD ${formatNumber(m.lesionHu.sd)}`,
-    `slices       ${report.slices.total} (lesion network on ${report.slices.lesionNetwork} with lung${report.models.lesion.mirrorAveraged ? ', each also mirrored' : ''})`,
-    `time         ${formatNumber(report.timingSeconds.total)} s (${formatNumber(100 * report.nonNetworkTimeFraction)} % outside the networks)`,
+    `slices       ${report.slices.total} (the lesion network ran on the ${report.slices.lesionNetwork} with lung${report.models.lesion.mirrorAveraged ? ' and on their left-right mirror images' : ''})`,
+    `time         ${formatNumber(report.timingSeconds.total)} s (networks ${formatNumber(report.timingSeconds.total * (1 - report.nonNetworkTimeFraction))} s, reading, clean-up, measuring and writing ${formatNumber(report.timingSeconds.total * report.nonNetworkTimeFraction)} s)`,
   ]
   for (const warning of report.warnings) lines.push(`warning      ${warning}`)
   return lines.join('\n')

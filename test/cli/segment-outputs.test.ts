@@ -196,7 +196,7 @@ test('min-lesion-ml removes and counts regions', () => {
   assert.equal(report.removedLesionRegions.regions, 1)
   assert.ok(Math.abs(report.removedLesionRegions.volumeMl - atDefault.measurements.lesionVolumeMl.total) < 1e-9, JSON.stringify(report.removedLesionRegions))
   assert.match(run.stdout, /1 region under 40 mL removed \(\d+\.\d mL in all; --min-lesion-ml 0 keeps them\)/)
-  assert.match(run.stdout, /\(lesion network on \d+ with lung, each also mirrored\)/)
+  assert.match(run.stdout, /\(the lesion network ran on the \d+ with lung and on their left-right mirror images\)/)
 })
 
 test('no-mirror-average runs one lesion pass', async () => {
@@ -211,7 +211,7 @@ test('no-mirror-average runs one lesion pass', async () => {
   assert.equal(single.models.lesion.mirrorAveraged, false)
   assert.equal(averaged.models.lesion.mirrorAveraged, true)
   assert.equal(averaged.models.lung.mirrorAveraged, false)
-  assert.match(run.stdout, /\(lesion network on \d+ with lung\)/)
+  assert.match(run.stdout, /\(the lesion network ran on the \d+ with lung\)\n/)
   const masks = await Promise.all(['one-pass', 'threshold-default'].map((name) => readVolume(join(folder, name, 'lesion.nii.gz'))))
   assert.ok(masks[0].volume.data.some((value) => value === 1), 'the sphere is found')
   assert.deepEqual(masks[0].volume.data, masks[1].volume.data)

@@ -132,6 +132,12 @@ test('printed report names removed regions', () => {
   assert.ok(lines.includes("             2 regions in one slice on the lung's top or bottom surface removed (6.5 mL in all; --min-lesion-ml 0 keeps them)"), lines.join('\n'))
 })
 
+test('printed report splits the time', () => {
+  // 2.21 s in all with a fraction of 0.6228 outside the networks: 0.83 s and 1.38 s (by hand).
+  const lines = reportToText(sampleReport()).split('\n')
+  assert.ok(lines.includes('time         2.2 s (networks 0.8 s, reading, clean-up, measuring and writing 1.4 s)'), lines.join('\n'))
+})
+
 test('metric CSV precision by unit', () => {
   assert.deepEqual(csvPrecisionOfMetric('lesion.hausdorff95Mm'), { decimals: 3 })
   assert.deepEqual(csvPrecisionOfMetric('lung.referenceVolumeMl'), { decimals: 2 })
