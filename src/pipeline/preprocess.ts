@@ -150,25 +150,37 @@ export function probabilitiesToSlice(
 ): void {
   const lastU = frame.width - 1
   const lastV = frame.height - 1
+  // The column taps are the same in every row, so they are computed once per call.
+  const left = new Int32Array(nx).fill(-1)
+  const right = new Int32Array(nx)
+  const rightWeight = new Float64Array(nx)
+  for (let x = 0; x < nx; x++) {
+    const u = (x - frame.x0) / frame.stepX
+    if (u < -0.5 || u > lastU + 0.5) continue
+    const uc = Math.min(Math.max(u, 0), lastU)
+    const u0 = Math.min(Math.floor(uc), lastU - 1 < 0 ? 0 : lastU - 1)
+    left[x] = u0
+    right[x] = lastU === 0 ? u0 : u0 + 1
+    rightWeight[x] = lastU === 0 ? 0 : uc - u0
+  }
   for (let y = 0; y < ny; y++) {
     const v = (y - frame.y0) / frame.stepY
     if (v < -0.5 || v > lastV + 0.5) continue
     const vc = Math.min(Math.max(v, 0), lastV)
     const v0 = Math.min(Math.floor(vc), lastV - 1 < 0 ? 0 : lastV - 1)
     const fv = lastV === 0 ? 0 : vc - v0
+    const row0 = probabilityOffset + v0 * frame.width
+    const row1 = lastV === 0 ? row0 : row0 + frame.width
+    const maskRow = maskOffset + y * nx
     for (let x = 0; x < nx; x++) {
-      const u = (x - frame.x0) / frame.stepX
-      if (u < -0.5 || u > lastU + 0.5) continue
-      const uc = Math.min(Math.max(u, 0), lastU)
-      const u0 = Math.min(Math.floor(uc), lastU - 1 < 0 ? 0 : lastU - 1)
-      const fu = lastU === 0 ? 0 : uc - u0
-      const row0 = probabilityOffset + v0 * frame.width
-      const row1 = lastV === 0 ? row0 : row0 + frame.width
-      const u1 = lastU === 0 ? u0 : u0 + 1
+      const u0 = left[x]!
+      if (u0 < 0) continue
+      const u1 = right[x]!
+      const fu = rightWeight[x]!
       const value =
-        (1 - fv) * ((1 - fu) * probabilities[row0 + u0] + fu * probabilities[row0 + u1]) +
-        fv * ((1 - fu) * probabilities[row1 + u0] + fu * probabilities[row1 + u1])
-      if (value > threshold) mask[maskOffset + y * nx + x] = label
+        (1 - fv) * ((1 - fu) * probabilities[row0 + u0]! + fu * probabilities[row0 + u1]!) +
+        fv * ((1 - fu) * probabilities[row1 + u0]! + fu * probabilities[row1 + u1]!)
+      if (value > threshold) mask[maskRow + x] = label
     }
   }
 }
