@@ -80,18 +80,18 @@ export function widenWeights(source: NetworkWeights, channels: [number, number, 
     const values = new Float32Array(spec.dims.reduce((a, b) => a * b, 1))
     if (spec.role === 'conv-weight') {
       const [outWide, inWide, kh, kw] = spec.dims as [number, number, number, number]
-      const out = mapFor(outWide, 'out', spec.name)
-      const inn = mapFor(inWide, 'in', spec.name)
-      const narrowIn = source.options.channels.find((c, s) => stageMaps[s]!.length === inWide) ?? 1
+      const outputMap = mapFor(outWide, 'out', spec.name)
+      const inputMap = mapFor(inWide, 'in', spec.name)
+      const narrowInChannels = source.options.channels.find((c, s) => stageMaps[s]!.length === inWide) ?? 1
       const area = kh * kw
       let sumSquares = 0
       for (let i = 0; i < from.length; i++) sumSquares += from[i]! * from[i]!
-      const spread = noise * Math.sqrt(sumSquares / from.length) / inn.copies
+      const spread = noise * Math.sqrt(sumSquares / from.length) / inputMap.copies
       for (let o = 0; o < outWide; o++) {
         for (let i = 0; i < inWide; i++) {
-          const narrowStart = (out.map[o]! * narrowIn + inn.map[i]!) * area
+          const narrowStart = (outputMap.map[o]! * narrowInChannels + inputMap.map[i]!) * area
           const wideStart = (o * inWide + i) * area
-          for (let a = 0; a < area; a++) values[wideStart + a] = from[narrowStart + a]! / inn.copies + (spread > 0 ? spread * random.normal() : 0)
+          for (let a = 0; a < area; a++) values[wideStart + a] = from[narrowStart + a]! / inputMap.copies + (spread > 0 ? spread * random.normal() : 0)
         }
       }
     } else {

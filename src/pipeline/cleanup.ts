@@ -274,8 +274,8 @@ export function joinLesionsToLung(
  * lesion-free scans of this project with 5 and 8 mm slices, they were 8.8, 6.6 and 6.5 mL of
  * the 11.4, 8.8 and 6.5 mL of false-positive lesion. A slice beyond the volume counts as lung,
  * so a scan that ends inside the lung loses nothing at its first and last slices.
- * NOTE: checked on simulated lesions only (none was lost); a real basal or apical lesion seen in a
- * single thick slice would be removed too, and report.json counts what this removes.
+ * NOTE: checked on simulated lesions only, and none was lost. A real basal or apical lesion seen
+ * in a single thick slice would be removed too, so report.json counts what this removes.
  */
 export function removeSurfaceSlivers(lesion: Uint8Array, lungLabels: Uint8Array, size: Vec3, spacingMm: Vec3): { regions: number; volumeMl: number } {
   const [nx, ny, nz] = size
