@@ -157,7 +157,7 @@ export function chooseSeries(series: DicomSeries[], seriesUid?: string): DicomSe
   if (seriesUid !== undefined) {
     const chosen = series.find((candidate) => candidate.uid === seriesUid)
     if (chosen === undefined) {
-      const available = series.map((candidate) => candidate.uid).join(', ')
+      const available = series.map(describeSeries).join('; ')
       throw new InputError(`series ${seriesUid} not found in the folder; the folder contains: ${available}`)
     }
     return chosen

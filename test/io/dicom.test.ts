@@ -61,11 +61,19 @@ test('chooseSeries prefers the axial CT with most slices', () => {
     series('coronal', 250, { plane: 'coronal' }),
     series('pet', 400, { modality: 'PT' }),
     series('thick', 60),
-    series('thin', 240),
+    series('thin', 240, { description: 'Lung 1.0 B70f' }),
   ]
   assert.equal(chooseSeries(candidates).uid, 'thin')
   assert.equal(chooseSeries(candidates, 'thick').uid, 'thick')
-  assert.throws(() => chooseSeries(candidates, '9.9.9'), /series 9\.9\.9 not found in the folder; the folder contains: scout, coronal, pet, thick, thin/)
+  // The error names each series with its description, plane, modality and file count.
+  assert.throws(
+    () => chooseSeries(candidates, '9.9.9'),
+    (error: Error) =>
+      error.message.startsWith('series 9.9.9 not found in the folder; the folder contains: series scout (localizer, 300 files); ') &&
+      error.message.includes('series coronal (coronal CT, 250 files)') &&
+      error.message.includes('series pet (axial PT, 400 files)') &&
+      error.message.endsWith('series thin "Lung 1.0 B70f" (axial CT, 240 files)'),
+  )
 })
 
 test('folder with two series reads the chosen one', async (t) => {
