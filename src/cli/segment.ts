@@ -101,9 +101,11 @@ export function verbosityOf(values: { quiet?: boolean; verbose?: boolean }): Ver
   return values.verbose ? 'verbose' : 'normal'
 }
 
+/** Reads --format, in any letter case: nifti (also nii or nii.gz, the default) or nrrd. */
 export function parseFormat(text: string | undefined): 'nifti' | 'nrrd' {
-  if (text === undefined || text === 'nifti' || text === 'nii' || text === 'nii.gz') return 'nifti'
-  if (text === 'nrrd') return 'nrrd'
+  const name = text?.toLowerCase()
+  if (name === undefined || name === 'nifti' || name === 'nii' || name === 'nii.gz') return 'nifti'
+  if (name === 'nrrd') return 'nrrd'
   throw new InputError(`--format expects nifti or nrrd, got "${text}"`)
 }
 

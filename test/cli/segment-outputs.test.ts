@@ -23,7 +23,8 @@ test('segment writes NRRD masks, report and overview', async () => {
   writeFileSync(join(folder, 'lesion.onnx'), createHuBandModel(-700, -300, 'lesion'))
   const output = join(folder, 'out')
 
-  const run = runColinet(['segment', input, '-o', output, '--format', 'nrrd', '--json', '--quiet',
+  // --format takes any letter case.
+  const run = runColinet(['segment', input, '-o', output, '--format', 'NRRD', '--json', '--quiet',
     '--lung-model', join(folder, 'lung.onnx'), '--lesion-model', join(folder, 'lesion.onnx')])
   assert.equal(run.status, 0, run.stderr)
   assert.equal(run.stderr, '')
