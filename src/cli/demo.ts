@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { parseArgs } from 'node:util'
+import { parseCommandLine } from './arguments.js'
 import { InputError } from '../errors.js'
 import { confusionCounts, overlapMetrics } from '../metrics/overlap.js'
 import { MIN_LESION_REGION_ML } from '../pipeline/cleanup.js'
@@ -64,7 +64,7 @@ function dice(prediction: Uint8Array, reference: Uint8Array, label?: number): nu
 }
 
 export async function runDemoCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args: argv,
     allowPositionals: true,
     options: {

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
+import { parseCommandLine } from './arguments.js'
 import { InputError } from '../errors.js'
 import { checkHounsfieldUnits } from '../pipeline/input-checks.js'
 import { readVolume } from '../io/read.js'
@@ -56,7 +56,7 @@ interface EvaluateSettings {
 
 /** Runs `colinet evaluate`; returns the exit status. */
 export async function runEvaluateCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine({
     args: argv,
     options: {
       pred: { type: 'string' },

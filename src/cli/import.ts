@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { parseArgs } from 'node:util'
+import { parseCommandLine } from './arguments.js'
 import { InputError } from '../errors.js'
 import { describeRows, writeManifest, type Importer } from '../train/importers/common.js'
 import { medsegImporter } from '../train/importers/medseg.js'
@@ -28,7 +28,7 @@ Options:
 
 /** Runs `colinet import`; returns the exit status. */
 export async function runImportCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args: argv,
     allowPositionals: true,
     options: {

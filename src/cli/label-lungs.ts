@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { parseArgs } from 'node:util'
+import { parseCommandLine } from './arguments.js'
 import { InputError } from '../errors.js'
 import { readVolume, volumeFormatOf } from '../io/read.js'
 import { checkOutputLocation, writeVolume } from '../io/write.js'
@@ -27,7 +27,7 @@ Options:
   -h, --help                 print this help`
 
 export async function runLabelLungsCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args: argv,
     options: {
       output: { type: 'string', short: 'o' },

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { parseArgs } from 'node:util'
+import { parseCommandLine } from './arguments.js'
 import { InputError } from '../errors.js'
 import { readVolume } from '../io/read.js'
 import { assertLabelVolume } from '../metrics/mask.js'
@@ -22,7 +22,7 @@ Options:
 
 /** Runs `colinet radiomics`; returns the exit status. */
 export async function runRadiomicsCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine({
     args: argv,
     options: {
       ct: { type: 'string' },

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { parseArgs } from 'node:util'
+import { parseCommandLine } from './arguments.js'
 import { InputError } from '../errors.js'
 import { readVolume, volumeFormatOf } from '../io/read.js'
 import { checkOutputLocation, writeVolume } from '../io/write.js'
@@ -28,7 +28,7 @@ Options:
   -h, --help                   print this help`
 
 export async function runSimulateLesionsCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args: argv,
     options: {
       lung: { type: 'string' },

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
 import os from 'node:os'
 import { join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
+import type { parseArgs } from 'node:util'
+import { parseCommandLine } from './arguments.js'
 import { InputError } from '../errors.js'
 import { DEFAULT_HIGHRESNET_OPTIONS } from '../nn/highresnet.js'
 import { DEFAULT_INPUT_HEIGHT, DEFAULT_INPUT_WIDTH } from '../nn/metadata.js'
@@ -163,7 +164,7 @@ const RESUME_OPTIONS = new Set(['resume', 'epochs', 'max-hours', 'checkpoint-min
 
 /** Runs `colinet train`; returns the exit status. */
 export async function runTrainCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true })
+  const { values, positionals } = parseCommandLine({ args: argv, options: OPTIONS, allowPositionals: true })
   if (values.help) {
     process.stdout.write(`${TRAIN_USAGE}\n`)
     return 0

@@ -127,6 +127,9 @@ test('segment rejects conflicting options', () => {
     [['--threads', '1.5'], /--threads expects a whole number from 1 to \d+/],
     [['-q', '-v'], /--quiet and --verbose cannot be combined: use one of them/],
     [['--series', '1.2.3'], /--series selects a series in a DICOM folder, but .*chest\.nrrd is a file; leave out --series or give the folder/],
+    [['--threads', '1', '--batch-size', '4', '--threads', '2'], /--threads was given twice \("1" and "2"\); give it once/],
+    [['-o', join(folder, 'other')], /--output \(-o\) was given twice \(".*rejected" and ".*other"\); give it once/],
+    [['--format', 'nrrd', '--format=nifti'], /--format was given twice \("nrrd" and "nifti"\); give it once/],
   ]
   for (const [options, message] of cases) {
     const output = join(folder, 'rejected')
