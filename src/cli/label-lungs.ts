@@ -1,9 +1,8 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { existsSync, writeFileSync } from 'node:fs'
 import { parseCommandLine } from './arguments.js'
 import { InputError } from '../errors.js'
 import { readVolume, volumeFormatOf } from '../io/read.js'
-import { checkOutputLocation, writeVolume } from '../io/write.js'
+import { checkOutputLocation, checkOutputsDistinct, volumeFile, writeFilesTogether } from '../io/write.js'
 import { checkHounsfieldUnits } from '../pipeline/input-checks.js'
 import { encodePng } from '../report/png.js'
 import { renderLungOverlay } from '../sim/label-overlay.js'
@@ -56,8 +55,9 @@ export async function runLabelLungsCommand(argv: string[]): Promise<number> {
   if (values.overlay !== undefined && !values.overlay.toLowerCase().endsWith('.png')) {
     throw new InputError(`--overlay expects a .png file name, got ${values.overlay}`)
   }
-  for (const path of [output, values.overlay]) {
-    if (path === undefined) continue
+  const outputs = [{ option: '-o', path: output }, ...(values.overlay === undefined ? [] : [{ option: '--overlay', path: values.overlay }])]
+  checkOutputsDistinct(outputs, [{ option: 'the CT', path: positionals[0]! }])
+  for (const { path } of outputs) {
     if (existsSync(path) && !values.force) throw new InputError(`${path} already exists; add --force to overwrite it`)
     checkOutputLocation(path)
   }
@@ -74,11 +74,11 @@ export async function runLabelLungsCommand(argv: string[]): Promise<number> {
   }
 
   const overlayPng = values.overlay === undefined ? undefined : encodePng(renderLungOverlay(input.volume, result.lung.data))
-  await writeVolume(output, result.lung, { force: values.force })
+  const files = [volumeFile(output, result.lung)]
   if (values.overlay !== undefined && overlayPng !== undefined) {
-    mkdirSync(dirname(values.overlay), { recursive: true })
-    writeFileSync(values.overlay, overlayPng)
+    files.push({ path: values.overlay, write: async (temporaryPath) => writeFileSync(temporaryPath, overlayPng) })
   }
+  await writeFilesTogether(files, { force: values.force })
 
   const counts = [0, 0, 0]
   for (const label of result.lung.data) counts[label]++

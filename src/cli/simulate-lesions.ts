@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { parseCommandLine } from './arguments.js'
 import { InputError } from '../errors.js'
 import { readVolume, volumeFormatOf } from '../io/read.js'
-import { checkOutputLocation, writeVolume } from '../io/write.js'
+import { checkOutputLocation, checkOutputsDistinct, volumeFile, writeFilesTogether } from '../io/write.js'
 import { checkHounsfieldUnits } from '../pipeline/input-checks.js'
 import { simulateLesions } from '../sim/lesions.js'
 
@@ -61,8 +61,12 @@ export async function runSimulateLesionsCommand(argv: string[]): Promise<number>
     if (path === undefined) throw new InputError(`simulate-lesions needs ${option} <file>`)
     const format = volumeFormatOf(path)
     if (format === undefined || format === 'DICOM') throw new InputError(`cannot write ${path}: expected a .nii.gz, .nii, .nrrd or .mha file name`)
-    if (existsSync(path) && !values.force) throw new InputError(`${path} already exists; add --force to overwrite it`)
-    checkOutputLocation(path)
+  }
+  const inputs = [{ option: 'the CT', path: positionals[0]! }, { option: '--lung', path: values.lung }]
+  checkOutputsDistinct(outputs.map(([option, path]) => ({ option, path: path! })), inputs)
+  for (const [, path] of outputs) {
+    if (existsSync(path!) && !values.force) throw new InputError(`${path} already exists; add --force to overwrite it`)
+    checkOutputLocation(path!)
   }
 
   const options = {
@@ -76,8 +80,7 @@ export async function runSimulateLesionsCommand(argv: string[]): Promise<number>
   const lung = (await readVolume(values.lung)).volume
   const result = simulateLesions(input.volume, lung, options)
 
-  await writeVolume(values.output!, result.ct, { force: values.force })
-  await writeVolume(values['lesion-output']!, result.lesion, { force: values.force })
+  await writeFilesTogether([volumeFile(values.output!, result.ct), volumeFile(values['lesion-output']!, result.lesion)], { force: values.force })
   for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`)
   console.log(`${result.affectedPercent.toFixed(1)}% of the lung affected (${result.focusCount} foci) -> ${values.output}, ${values['lesion-output']}`)
   return 0

@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
-import { basename, dirname, join } from 'node:path'
+import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs'
+import { basename, dirname, extname, join, resolve } from 'node:path'
 import { writeImageNode } from '@itk-wasm/image-io'
 import { FloatTypes, Image, ImageType, IntTypes, PixelTypes } from 'itk-wasm'
 import { InputError } from '../errors.js'
@@ -40,25 +40,87 @@ export function volumeToImage(volume: Volume, name = 'image'): Image {
  * name in the same folder and renamed into place, so a failure leaves no partial file.
  */
 export async function writeVolume(path: string, volume: Volume, options: WriteOptions = {}): Promise<void> {
+  await writeFilesTogether([volumeFile(path, volume)], options)
+}
+
+/** One file for writeFilesTogether: where it goes, and how to write its content to a given path. */
+export interface PendingFile {
+  path: string
+  write: (temporaryPath: string) => Promise<void>
+}
+
+/** Wraps a volume as a PendingFile; the extension of `path` chooses the format. */
+export function volumeFile(path: string, volume: Volume): PendingFile {
   const format = volumeFormatOf(path)
   if (format === undefined || format === 'DICOM') {
     throw new InputError(`cannot write ${basename(path)}: expected an extension .nii.gz, .nii, .nrrd or .mha`)
   }
-  if (existsSync(path) && !options.force) {
-    throw new InputError(`${path} already exists; use --force to overwrite it`)
+  return {
+    path,
+    write: async (temporaryPath) => {
+      await writeImageNode(volumeToImage(volume, basename(path)), temporaryPath, { useCompression: true })
+    },
   }
+}
 
-  checkOutputLocation(path)
-  mkdirSync(dirname(path), { recursive: true })
-  const extension = path.toLowerCase().endsWith('.nii.gz') ? '.nii.gz' : path.slice(path.lastIndexOf('.'))
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp${extension}`)
+/**
+ * Writes several files all or nothing: each is first written under a temporary name beside its
+ * target (with the target's extension, which chooses the format), and the targets are replaced
+ * only after every write has succeeded. Without `force`, an existing target is an error, raised
+ * before anything is written.
+ */
+export async function writeFilesTogether(files: PendingFile[], options: WriteOptions = {}): Promise<void> {
+  for (const { path } of files) {
+    if (existsSync(path) && !options.force) throw new InputError(`${path} already exists; use --force to overwrite it`)
+    checkOutputLocation(path)
+  }
+  const temporaries: string[] = []
   try {
-    await writeImageNode(volumeToImage(volume, basename(path)), temporary, { useCompression: true })
-    renameSync(temporary, path)
+    for (const { path, write } of files) {
+      mkdirSync(dirname(path), { recursive: true })
+      const extension = path.toLowerCase().endsWith('.nii.gz') ? '.nii.gz' : extname(path)
+      const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp${extension}`)
+      temporaries.push(temporary)
+      await write(temporary)
+    }
   } catch (error) {
-    rmSync(temporary, { force: true })
+    for (const temporary of temporaries) rmSync(temporary, { force: true })
     throw error
   }
+  files.forEach(({ path }, n) => renameSync(temporaries[n]!, path))
+}
+
+/**
+ * Throws InputError, before any work, when two outputs are the same file or an output is one of
+ * the inputs: writing would then lose one output, or destroy the input. Files are compared by
+ * device and inode where they exist, so links count, and by absolute path where they do not.
+ */
+export function checkOutputsDistinct(outputs: { option: string; path: string }[], inputs: { option: string; path: string }[]): void {
+  const inputIds = inputs.map((input) => ({ ...input, id: fileIdentity(input.path) }))
+  const seen: { option: string; path: string; id: string }[] = []
+  for (const output of outputs) {
+    const id = fileIdentity(output.path)
+    const input = inputIds.find((candidate) => candidate.id === id)
+    if (input !== undefined) {
+      throw new InputError(`${output.option} ${output.path} is the input ${input.path} (${input.option}), which writing would destroy, also with --force; choose another output file`)
+    }
+    const earlier = seen.find((candidate) => candidate.id === id)
+    if (earlier !== undefined) {
+      throw new InputError(`${output.option} and ${earlier.option} name the same file, ${output.path}; give each output its own file`)
+    }
+    seen.push({ ...output, id })
+  }
+}
+
+function fileIdentity(path: string): string {
+  if (existsSync(path)) {
+    const { dev, ino } = statSync(path)
+    return `file ${dev}:${ino}`
+  }
+  // The folder may be reached through a link, so it is resolved where it exists.
+  const folder = dirname(resolve(path))
+  const realFolder = existsSync(folder) ? realpathSync(folder) : folder
+  return `path ${join(realFolder, basename(path))}`
 }
 
 /**

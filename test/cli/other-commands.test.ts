@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, linkSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
@@ -70,4 +70,56 @@ test('colinet without a command exits 2', () => {
   const run = runColinet([])
   assert.equal(run.status, 2)
   assert.match(run.stderr, /Usage: colinet <command>/)
+})
+
+test('label-lungs never overwrites its input', async () => {
+  const chest = createAnalyticChest([48, 40, 6])
+  const input = join(folder, 'label-input.nii.gz')
+  await writeVolume(input, chest.ct)
+  const before = readFileSync(input)
+  const link = join(folder, 'label-input-link.nii.gz')
+  linkSync(input, link)
+  for (const output of [input, link]) {
+    const run = runColinet(['label-lungs', input, '-o', output, '--force'])
+    assert.equal(run.status, 2, output)
+    assert.match(run.stderr, /-o .*label-input(-link)?\.nii\.gz is the input .*label-input\.nii\.gz \(the CT\), which writing would destroy, also with --force/)
+  }
+  assert.deepEqual(readFileSync(input), before)
+})
+
+test('simulate-lesions never overwrites its inputs', async () => {
+  const chest = createAnalyticChest([48, 40, 6])
+  const ct = join(folder, 'simulate-ct.nii.gz')
+  const lung = join(folder, 'simulate-lung.nii.gz')
+  await writeVolume(ct, chest.ct)
+  await writeVolume(lung, chest.lung)
+  const before = [readFileSync(ct), readFileSync(lung)]
+  const lesion = join(folder, 'simulate-lesion.nii.gz')
+  const cases: [string[], RegExp][] = [
+    [['-o', ct, '--lesion-output', lesion], /-o .*simulate-ct\.nii\.gz is the input .*simulate-ct\.nii\.gz \(the CT\)/],
+    [['-o', join(folder, 'simulated.nii.gz'), '--lesion-output', lung], /--lesion-output .*simulate-lung\.nii\.gz is the input .*simulate-lung\.nii\.gz \(--lung\)/],
+  ]
+  for (const [outputs, message] of cases) {
+    const run = runColinet(['simulate-lesions', ct, '--lung', lung, ...outputs, '--force'])
+    assert.equal(run.status, 2, outputs.join(' '))
+    assert.match(run.stderr, message)
+  }
+  assert.deepEqual([readFileSync(ct), readFileSync(lung)], before)
+  assert.equal(existsSync(lesion), false)
+  assert.equal(existsSync(join(folder, 'simulated.nii.gz')), false)
+})
+
+test('simulate-lesions rejects one file for both outputs', async () => {
+  const chest = createAnalyticChest([48, 40, 6])
+  const ct = join(folder, 'both-ct.nii.gz')
+  const lung = join(folder, 'both-lung.nii.gz')
+  await writeVolume(ct, chest.ct)
+  await writeVolume(lung, chest.lung)
+  const output = join(folder, 'both-out.nii.gz')
+  for (const force of [[], ['--force']]) {
+    const run = runColinet(['simulate-lesions', ct, '--lung', lung, '-o', output, '--lesion-output', output, ...force])
+    assert.equal(run.status, 2)
+    assert.match(run.stderr, /--lesion-output and -o name the same file, .*both-out\.nii\.gz; give each output its own file/)
+    assert.equal(existsSync(output), false)
+  }
 })

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { readVolume } from '../../src/io/read.js'
-import { writeVolume } from '../../src/io/write.js'
+import { volumeFile, writeFilesTogether, writeVolume } from '../../src/io/write.js'
 import { InputError } from '../../src/errors.js'
 import { describeGeometryMismatch, type Volume } from '../../src/volume/volume.js'
 import { requireSharedData } from '../support/data.js'
@@ -236,4 +236,27 @@ test('Lung-PET-CT-Dx DICOM series reads in HU', async (t) => {
   for (const value of volume.data) minimum = Math.min(minimum, value)
   // Air outside the patient is -1024 HU once RescaleIntercept -1024 is applied.
   assert.ok(minimum <= -1000 && minimum >= -1100, `minimum ${minimum}`)
+})
+
+test('writeFilesTogether writes all or nothing', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'colinet-together-'))
+  try {
+    const first = join(folder, 'first.nii.gz')
+    writeFileSync(first, 'earlier content')
+    const failing = { path: join(folder, 'second.nii.gz'), write: async () => { throw new Error('disk full') } }
+    await assert.rejects(writeFilesTogether([volumeFile(first, obliqueVolume()), failing], { force: true }), /disk full/)
+    // The first file was written to a temporary name, which is removed; the target is untouched.
+    assert.equal(readFileSync(first, 'utf8'), 'earlier content')
+    assert.deepEqual(readdirSync(folder), ['first.nii.gz'])
+
+    const second = join(folder, 'second.nrrd')
+    await writeFilesTogether([volumeFile(first, obliqueVolume()), volumeFile(second, obliqueVolume())], { force: true })
+    for (const path of [first, second]) {
+      const { volume } = await readVolume(path)
+      assert.deepEqual(Array.from(volume.data), Array.from(obliqueVolume().data), path)
+    }
+    assert.deepEqual(readdirSync(folder).sort(), ['first.nii.gz', 'second.nrrd'])
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
 })
