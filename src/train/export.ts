@@ -6,8 +6,10 @@
  * ONNX Runtime's basic graph optimisations include Conv + BatchNormalization fusion, so
  * inference should run as fast as with a folded model. NOTE: that speed was not measured here.
  */
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { InputError } from '../errors.js'
+import { checkOutputLocation, checkOutputsDistinct } from '../io/write.js'
 import { loadCheckpoint } from '../nn/checkpoint.js'
 import { buildInferenceModel } from '../nn/inference.js'
 import { DEFAULT_INPUT_HEIGHT, DEFAULT_INPUT_WIDTH, DEFAULT_PREPROCESSING, type ModelMetadata } from '../nn/metadata.js'
@@ -39,13 +41,19 @@ export interface ExportOptions {
  * `force` is off, or when the checkpoint cannot be read.
  */
 export async function exportCheckpoint(checkpointPath: string, outputPath: string, options: ExportOptions = {}): Promise<ModelMetadata> {
+  if (existsSync(outputPath) && statSync(outputPath).isDirectory()) {
+    throw new InputError(`${outputPath} is a folder; expected the path of the model file to write, such as ${join(outputPath, 'model.onnx')}`)
+  }
   if (existsSync(outputPath) && options.force !== true) {
     throw new InputError(`${outputPath} already exists; use --force to overwrite it, or choose another path with -o`)
   }
+  checkOutputLocation(outputPath)
+  checkOutputsDistinct([{ option: '-o', path: outputPath }], [{ option: 'the checkpoint', path: checkpointPath }])
   const checkpoint = await loadCheckpoint(checkpointPath)
   const metadata = completeMetadata(checkpoint.model, checkpoint.weights.options.classes)
   if (options.threshold !== undefined) metadata.threshold = options.threshold
   const bytes = buildInferenceModel(checkpoint.weights, metadata, { foldBatchNorm: false })
+  mkdirSync(dirname(outputPath), { recursive: true })
   writeFileAtomic(outputPath, bytes)
   return metadata
 }

@@ -17,6 +17,8 @@ let lesionManifest: string
 
 // A 20-layer network with 4 channels on 48 x 32 slices: seconds per run on two cores.
 const TINY = ['--channels', '4,4,4', '--input-size', '48x32', '--batch-size', '4', '--steps-per-epoch', '2', '--threads', '1', '-q']
+/** TINY with one training step per epoch (an option may be given only once). */
+const TINY_ONE_STEP = TINY.map((value, i) => (TINY[i - 1] === '--steps-per-epoch' ? '1' : value))
 
 before(async () => {
   root = mkdtempSync(join(os.tmpdir(), 'colinet-train-'))
@@ -153,8 +155,8 @@ test('lesion fine-tuning from the lung model', async () => {
 
 test('init keeps its channels unless a whole multiple asks to widen it', async () => {
   const init = join(root, 'lung-run', 'best.onnx')
-  const withoutChannels = TINY.filter((_, i) => TINY[i] !== '--channels' && TINY[i - 1] !== '--channels')
-  const common = ['--task', 'lesion', '--data', lesionManifest, '--init', init, '--epochs', '1', ...withoutChannels, '--steps-per-epoch', '1']
+  const withoutChannels = TINY_ONE_STEP.filter((_, i) => TINY_ONE_STEP[i] !== '--channels' && TINY_ONE_STEP[i - 1] !== '--channels')
+  const common = ['--task', 'lesion', '--data', lesionManifest, '--init', init, '--epochs', '1', ...withoutChannels]
   assert.equal(await runTrainCommand([...common, '-o', join(root, 'init-channels')]), 0)
   assert.deepEqual(runRecord(join(root, 'init-channels')).settings.channels, [4, 4, 4])
 
@@ -187,7 +189,7 @@ test('a new run does not replace its own initial weights', async () => {
 
 test('cross-entropy term adds to the loss', async () => {
   const init = join(root, 'lung-run', 'best.onnx')
-  const common = ['--task', 'lesion', '--data', lesionManifest, '--init', init, '--epochs', '1', ...TINY, '--steps-per-epoch', '1']
+  const common = ['--task', 'lesion', '--data', lesionManifest, '--init', init, '--epochs', '1', ...TINY_ONE_STEP]
   await runTrainCommand([...common, '-o', join(root, 'dice-only')])
   await runTrainCommand([...common, '-o', join(root, 'dice-ce'), '--cross-entropy', '1'])
   assert.equal(runRecord(join(root, 'dice-ce')).settings.crossEntropyWeight, 1)
@@ -213,6 +215,26 @@ test('export command writes a model', async () => {
   assert.equal(session.classes, 2)
   await session.release()
   await assert.rejects(() => runTrainCommand(['--export', join(root, 'lung-run'), '-o', output]), /already exists; use --force/)
+})
+
+test('export creates missing folders', async () => {
+  const output = join(root, 'new', 'models', 'lung.onnx')
+  assert.equal(await runTrainCommand(['--export', join(root, 'lung-run'), '-o', output, '--checkpoint', 'last', '--quiet']), 0)
+  assert.equal(readFileSync(output).length > 1000, true)
+})
+
+test('export refuses a folder or checkpoint as output', async () => {
+  const checkpoint = join(root, 'lung-run', 'last.ckpt')
+  const before = readFileSync(checkpoint)
+  await assert.rejects(
+    () => runTrainCommand(['--export', join(root, 'lung-run'), '-o', checkpoint, '--checkpoint', 'last', '--force']),
+    /-o .*last\.ckpt is the input .*last\.ckpt \(the checkpoint\), which writing would destroy/,
+  )
+  assert.deepEqual(readFileSync(checkpoint), before)
+  await assert.rejects(
+    () => runTrainCommand(['--export', join(root, 'lung-run'), '-o', root, '--checkpoint', 'last', '--force']),
+    /is a folder; expected the path of the model file to write, such as .*model\.onnx/,
+  )
 })
 
 test('export stores a threshold for segment', async () => {
