@@ -108,7 +108,7 @@ function radiomicsHeatmap(structure: string, summaries: MetricSummary[], centres
   }
   if (rows.length === 0) return undefined
   const title = `${structure[0].toUpperCase()}${structure.slice(1)} radiomic features: mean relative error by centre`
-  const legend = `mean of (prediction - reference) / |reference| (%), for HU features over the cases with |reference| ≥ ${HU_RELATIVE_ERROR_MIN_REFERENCE} HU`
+  const legend = `mean of (prediction - reference) / |reference| (%), for HU features over the cases with |reference| of at least ${HU_RELATIVE_ERROR_MIN_REFERENCE} HU`
   return heatmapSvg(title, legend, rows, [...centres, OVERALL], values)
 }
 

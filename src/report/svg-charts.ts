@@ -41,12 +41,15 @@ export function niceTicks(low: number, high: number, count = 5): number[] {
  */
 export function boxPlotSvg(title: string, axisLabel: string, groups: BoxGroup[]): string {
   const width = Math.max(480, 120 + groups.length * 90)
-  const height = 400
   const left = 80
   const right = 20
   const top = 50
-  const bottom = 70
   const plotWidth = width - left - right
+  const slot = plotWidth / Math.max(1, groups.length)
+  const nameLines = groups.map((group) => wrapWords(group.name, Math.max(1, Math.floor((slot - 8) / COLUMN_CHARACTER_WIDTH))))
+  const nameLineCount = Math.max(1, ...nameLines.map((lines) => lines.length))
+  const bottom = 55 + nameLineCount * 15
+  const height = 330 + bottom
   const plotHeight = height - top - bottom
   const cleaned = groups.map((group) => ({ name: group.name, values: group.values.filter(Number.isFinite) }))
   const all = cleaned.flatMap((group) => group.values)
@@ -75,12 +78,12 @@ export function boxPlotSvg(title: string, axisLabel: string, groups: BoxGroup[])
   parts.push(`<line x1="${left}" x2="${left}" y1="${top}" y2="${top + plotHeight}" stroke="#333"/>`)
   parts.push(`<line x1="${left}" x2="${width - right}" y1="${top + plotHeight}" y2="${top + plotHeight}" stroke="#333"/>`)
 
-  const slot = plotWidth / Math.max(1, cleaned.length)
   cleaned.forEach((group, index) => {
     const cx = left + slot * (index + 0.5)
     const boxWidth = Math.min(50, slot * 0.6)
-    parts.push(`<text x="${cx}" y="${top + plotHeight + 20}" font-size="12" text-anchor="middle">${escapeXml(group.name)}</text>`)
-    parts.push(`<text x="${cx}" y="${top + plotHeight + 36}" font-size="10" fill="#555" text-anchor="middle">n = ${group.values.length}</text>`)
+    const lines = nameLines[index]!
+    parts.push(multilineText(cx, top + plotHeight + 20, lines, 15, 'font-size="12" text-anchor="middle"'))
+    parts.push(`<text x="${cx}" y="${top + plotHeight + 21 + lines.length * 15}" font-size="10" fill="#555" text-anchor="middle">n = ${group.values.length}</text>`)
     if (group.values.length === 0) return
     const q1 = percentile(group.values, 25)
     const median = percentile(group.values, 50)
@@ -108,25 +111,32 @@ export function boxPlotSvg(title: string, axisLabel: string, groups: BoxGroup[])
 /**
  * Draws a heatmap with one row per feature and one column per group, each cell coloured by its
  * value on a diverging blue-white-red scale symmetric around 0 and labelled with the value.
+ * Column names and the legend wrap at spaces to fit; a column is widened to its longest word.
  */
 export function heatmapSvg(title: string, legendLabel: string, rows: string[], columns: string[], values: number[][]): string {
-  const cellWidth = 90
+  const longestWord = Math.max(0, ...columns.flatMap((column) => column.split(' ').map((word) => word.length)))
+  const cellWidth = Math.max(90, Math.ceil(longestWord * COLUMN_CHARACTER_WIDTH) + 12)
   const cellHeight = 22
   const left = 260
-  const top = 80
-  const width = left + columns.length * cellWidth + 40
-  const height = top + rows.length * cellHeight + 60
+  const width = Math.max(640, left + columns.length * cellWidth + 40)
   const finite = values.flat().filter(Number.isFinite)
   const limit = Math.max(1e-12, ...finite.map(Math.abs))
+  const legendLines = wrapWords(`${legendLabel}; colour scale ±${formatNumber(limit)}`, Math.floor((width - 40) / LEGEND_CHARACTER_WIDTH))
+  const columnLines = columns.map((column) => wrapWords(column, Math.floor((cellWidth - 12) / COLUMN_CHARACTER_WIDTH)))
+  const headerLineCount = Math.max(1, ...columnLines.map((lines) => lines.length))
+  const top = 52 + legendLines.length * 16 + headerLineCount * 15
+  const height = top + rows.length * cellHeight + 40
 
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT}>`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${width / 2}" y="26" font-size="16" font-weight="bold" text-anchor="middle">${escapeXml(title)}</text>`,
-    `<text x="${width / 2}" y="46" font-size="12" text-anchor="middle" fill="#444">${escapeXml(legendLabel)}; colour scale ±${formatNumber(limit)}</text>`,
+    multilineText(width / 2, 46, legendLines, 16, 'font-size="12" text-anchor="middle" fill="#444"'),
   ]
-  columns.forEach((column, c) => {
-    parts.push(`<text x="${left + (c + 0.5) * cellWidth}" y="${top - 8}" font-size="12" text-anchor="middle">${escapeXml(column)}</text>`)
+  columnLines.forEach((lines, c) => {
+    // The last line of every column name sits just above the cells.
+    const firstLineY = top - 8 - (lines.length - 1) * 15
+    parts.push(multilineText(left + (c + 0.5) * cellWidth, firstLineY, lines, 15, 'font-size="12" text-anchor="middle"'))
   })
   rows.forEach((row, r) => {
     const ry = top + r * cellHeight
@@ -142,6 +152,35 @@ export function heatmapSvg(title: string, legendLabel: string, rows: string[], c
   })
   parts.push('</svg>')
   return parts.join('\n')
+}
+
+/**
+ * Average advance of a Noto Sans character at font size 12, in pixels: estimates (about 0.55 em)
+ * for wrapping text, with more room for names that must not run into their neighbours.
+ */
+const COLUMN_CHARACTER_WIDTH = 7.2
+const LEGEND_CHARACTER_WIDTH = 6.6
+
+/** Splits text at spaces into lines of at most `maxCharacters`; a longer word keeps a line of its own. */
+export function wrapWords(text: string, maxCharacters: number): string[] {
+  const lines: string[] = []
+  let line = ''
+  for (const word of text.split(' ')) {
+    if (line === '') line = word
+    else if (line.length + 1 + word.length <= maxCharacters) line += ` ${word}`
+    else {
+      lines.push(line)
+      line = word
+    }
+  }
+  lines.push(line)
+  return lines
+}
+
+/** Returns an SVG text element with one tspan per line, the first line's baseline at y. */
+function multilineText(x: number, y: number, lines: string[], lineHeight: number, attributes: string): string {
+  const spans = lines.map((line, n) => `<tspan x="${x}" y="${y + n * lineHeight}">${escapeXml(line)}</tspan>`).join('')
+  return `<text ${attributes}>${spans}</text>`
 }
 
 /** Maps t in [-1, 1] to blue (negative) through white (0) to red (positive). */
