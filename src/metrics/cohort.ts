@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { InputError } from '../errors.js'
-import { parseCsv } from '../report/csv.js'
+import { parseCsvRecords, semicolonSeparatorHint } from '../report/csv.js'
 import { summarize, type SummaryStatistics } from './statistics.js'
 
 /** Columns a cohort manifest must have, one row per case. */
@@ -9,7 +9,7 @@ export const COHORT_COLUMNS = ['case', 'centre', 'ct', 'pred_lung', 'ref_lung', 
 
 /** One case of a cohort manifest, with paths resolved against the manifest's folder. */
 export interface CohortCase {
-  /** Row number in the manifest (1 = first data row), for error messages. */
+  /** Row number in the file, counting the header as row 1 (a spreadsheet's row number). */
   row: number
   caseId: string
   centre: string
@@ -19,26 +19,35 @@ export interface CohortCase {
   lesion?: { prediction: string; reference: string }
 }
 
+/** Other spellings of column names, as in the training manifest. */
+const COLUMN_ALIASES: Record<string, string> = { center: 'centre' }
+
 /**
- * Reads and checks a cohort manifest (CSV with the columns of COHORT_COLUMNS). A case may leave
- * both lung cells or both lesion cells empty to skip that structure. Every named file must exist.
- * Throws InputError naming the row and column of the first problem, before any volume is read.
+ * Reads and checks a cohort manifest (CSV with the columns of COHORT_COLUMNS, named in any letter
+ * case; `center` is accepted too). A case may leave both lung cells or both lesion cells empty to
+ * skip that structure. Every named file must exist. Throws InputError naming the row (as a
+ * spreadsheet numbers it) and column of the first problem, before any volume is read.
  */
 export function readCohortManifest(path: string): CohortCase[] {
   if (!existsSync(path)) throw new InputError(`cohort manifest not found: ${path}`)
-  const rows = parseCsv(readFileSync(path, 'utf8'), path)
-  if (rows.length < 2) throw new InputError(`${path}: expected a header row and at least one case row, found ${rows.length} rows`)
-  const header = rows[0].map((name) => name.trim())
+  const records = parseCsvRecords(readFileSync(path, 'utf8').replace(/^\uFEFF/, ''), path)
+  if (records.length < 2) throw new InputError(`${path}: expected a header row and at least one case row, found ${records.length} rows`)
+  const header = records[0]!.fields.map((name) => {
+    const lower = name.trim().toLowerCase()
+    return COLUMN_ALIASES[lower] ?? lower
+  })
   const missing = COHORT_COLUMNS.filter((column) => !header.includes(column))
   if (missing.length > 0) {
-    throw new InputError(`${path}: missing column(s) ${missing.join(', ')}; expected the columns ${COHORT_COLUMNS.join(', ')}`)
+    throw new InputError(
+      `${path}: missing column(s) ${missing.join(', ')} (found ${header.join(', ') || 'nothing'})${semicolonSeparatorHint(header)}; ` +
+        `expected the columns ${COHORT_COLUMNS.join(', ')}`,
+    )
   }
 
   const folder = dirname(resolve(path))
   const cell = (row: string[], column: string): string => (row[header.indexOf(column)] ?? '').trim()
   const seen = new Set<string>()
-  return rows.slice(1).map((row, index) => {
-    const rowNumber = index + 1
+  return records.slice(1).map(({ row: rowNumber, fields: row }) => {
     const where = `${path} row ${rowNumber}`
     const caseId = cell(row, 'case')
     if (caseId === '') throw new InputError(`${where}: the case column is empty; give every case an id`)

@@ -59,6 +59,14 @@ export function parseCsvRecords(text: string, path: string): CsvRecord[] {
   return records
 }
 
+/**
+ * Returns a hint for a header that reads as one field holding semicolons, else ''. Spreadsheets
+ * set to a locale with decimal commas often save CSV with semicolons between fields.
+ */
+export function semicolonSeparatorHint(header: readonly string[]): string {
+  return header.length === 1 && header[0]!.includes(';') ? '; the file seems to use semicolons, and colinet expects commas between fields' : ''
+}
+
 /** Parses CSV text into rows of fields (see parseCsvRecords); `source` names it in errors. */
 export function parseCsv(text: string, source = 'CSV text'): string[][] {
   return parseCsvRecords(text, source).map((record) => record.fields)

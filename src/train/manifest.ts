@@ -15,7 +15,7 @@ import { existsSync, realpathSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { InputError } from '../errors.js'
-import { parseCsvRecords } from '../report/csv.js'
+import { parseCsvRecords, semicolonSeparatorHint } from '../report/csv.js'
 
 export interface ManifestRow {
   /** Row number in the file, counting the header as row 1 (a spreadsheet's row number). */
@@ -79,7 +79,7 @@ export function parseManifest(text: string, path: string, options: ManifestOptio
   if (missing.length > 0) {
     throw new InputError(
       `${path}: the header row lacks column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ` +
-        `(found ${header.join(', ') || 'nothing'}); the first row must name the columns ${REQUIRED_COLUMNS.join(', ')}`,
+        `(found ${header.join(', ') || 'nothing'})${semicolonSeparatorHint(header)}; the first row must name the columns ${REQUIRED_COLUMNS.join(', ')}`,
     )
   }
   const column = (name: string) => header.indexOf(name)

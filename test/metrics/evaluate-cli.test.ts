@@ -129,14 +129,18 @@ test('cohort writes tables and figures', async () => {
 test('cohort rejects a missing column', async () => {
   const manifest = join(folder, 'bad-columns.csv')
   writeFileSync(manifest, 'case,centre,ct,pred_lung,ref_lung\nc1,A,ct.nrrd,lung-pred.nrrd,lung-ref.nrrd\n')
-  await assert.rejects(runEvaluateCommand(['--cohort', manifest, '-o', join(folder, 'never')]), /missing column\(s\) pred_lesion, ref_lesion/)
+  await assert.rejects(runEvaluateCommand(['--cohort', manifest, '-o', join(folder, 'never')]), /missing column\(s\) pred_lesion, ref_lesion \(found case, centre, ct, pred_lung, ref_lung\)/)
   assert.equal(existsSync(join(folder, 'never')), false)
+  // A spreadsheet in a locale with decimal commas writes semicolons between fields.
+  writeFileSync(manifest, 'case;centre;ct;pred_lung;ref_lung;pred_lesion;ref_lesion\nc1;A;;lung-pred.nrrd;lung-ref.nrrd;;\n')
+  await assert.rejects(runEvaluateCommand(['--cohort', manifest, '-o', join(folder, 'never')]), /the file seems to use semicolons, and colinet expects commas between fields/)
 })
 
-test('cohort names the row of a missing file', async () => {
+test('cohort names the spreadsheet row of a missing file', async () => {
   const manifest = join(folder, 'bad-file.csv')
-  writeFileSync(manifest, 'case,centre,ct,pred_lung,ref_lung,pred_lesion,ref_lesion\nc1,A,,lung-pred.nrrd,lung-ref.nrrd,,\nc2,A,,nowhere.nrrd,lung-ref.nrrd,,\n')
-  await assert.rejects(runEvaluateCommand(['--cohort', manifest, '-o', join(folder, 'never2')]), /row 2 \(case c2\), column pred_lung: file not found/)
+  // Header names in any letter case, and center for centre, as in the training manifest.
+  writeFileSync(manifest, 'Case,Center,CT,pred_lung,ref_lung,pred_lesion,ref_lesion\nc1,A,,lung-pred.nrrd,lung-ref.nrrd,,\nc2,A,,nowhere.nrrd,lung-ref.nrrd,,\n')
+  await assert.rejects(runEvaluateCommand(['--cohort', manifest, '-o', join(folder, 'never2')]), /row 3 \(case c2\), column pred_lung: file not found/)
   assert.equal(existsSync(join(folder, 'never2')), false)
 })
 
@@ -160,7 +164,7 @@ test('cohort warns of a label one mask lacks', async () => {
   const warnings = messages.filter((message) => message.startsWith('warning:'))
   // The lung pair contains label 1 on both sides; only the lesion reference lacks it.
   assert.equal(warnings.length, 1)
-  assert.match(warnings[0]!, /row 1 \(case c1\): --label 1: the predicted mask \S*lung-label-one\.nrrd contains label 1 but the reference mask \S*lesion-label-two\.nrrd does not/)
+  assert.match(warnings[0]!, /row 2 \(case c1\): --label 1: the predicted mask \S*lung-label-one\.nrrd contains label 1 but the reference mask \S*lesion-label-two\.nrrd does not/)
   const cases = JSON.parse(readFileSync(join(folder, 'label-cohort', 'cases.json'), 'utf8')) as Array<{ values: Record<string, number | null> }>
   assert.equal(cases[0]!.values['lesion.dice'], 0)
 })

@@ -61,6 +61,9 @@ test('manifest quoted fields and blank lines', () => {
 test('manifest header required', async () => {
   const message = await inputErrorOf(() => manifestOf(['ct.nii.gz,lungs.nii.gz,p1,A']))
   assert.match(message, /header row lacks columns image, label, patient, centre/)
+  assert.doesNotMatch(message, /semicolons/)
+  const semicolons = await inputErrorOf(() => manifestOf(['image;label;patient;centre', 'ct.nii.gz;lungs.nii.gz;p1;A']))
+  assert.match(semicolons, /\(found image;label;patient;centre\); the file seems to use semicolons, and colinet expects commas between fields/)
 })
 
 test('manifest field count names row', async () => {
