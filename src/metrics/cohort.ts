@@ -86,15 +86,20 @@ export interface MetricSummary {
   overall: SummaryStatistics
 }
 
-/** Summarises every metric of the flattened case rows, per centre (sorted by name) and overall. */
+/**
+ * Summarises every metric of the flattened case rows, per centre (sorted by name) and overall.
+ * A case counts for the metrics it has: one without lesion masks, or without a CT for the HU
+ * metrics, is left out of those, while an undefined value it has (NaN) counts as missing.
+ */
 export function summarizeCohort(rows: Array<{ centre: string; values: Record<string, number> }>): MetricSummary[] {
   const metrics = [...new Set(rows.flatMap((row) => Object.keys(row.values)))]
   const centres = [...new Set(rows.map((row) => row.centre))].sort()
   return metrics.map((metric) => {
+    const measured = rows.filter((row) => metric in row.values)
     const byCentre: Record<string, SummaryStatistics> = {}
     for (const centre of centres) {
-      byCentre[centre] = summarize(rows.filter((row) => row.centre === centre).map((row) => row.values[metric] ?? NaN))
+      byCentre[centre] = summarize(measured.filter((row) => row.centre === centre).map((row) => row.values[metric]!))
     }
-    return { metric, byCentre, overall: summarize(rows.map((row) => row.values[metric] ?? NaN)) }
+    return { metric, byCentre, overall: summarize(measured.map((row) => row.values[metric]!)) }
   })
 }

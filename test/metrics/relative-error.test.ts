@@ -120,3 +120,20 @@ test('metrics table shows n/a and difference', () => {
   assert.match(table, /^firstorder_Maximum +400 \| 40 \| 360 \| n\/a$/m)
   assert.match(table, /n\/a: the relative error of a value in HU is undefined when \|reference\| < 100 HU$/)
 })
+
+test('cohort counts a case only for metrics it has', () => {
+  // c2 has no lesion masks, so no lesion metric at all: it is left out, not counted as missing.
+  const withLesion = flattenCaseMetrics({ lesion: blockCase() })
+  const cases = [
+    { caseId: 'c1', centre: 'A', values: { ...withLesion, 'lung.dice': 0.9 } },
+    { caseId: 'c2', centre: 'A', values: { 'lung.dice': 0.8 } },
+  ]
+  const summaries = summarizeCohort(cases)
+  const lesionDice = summaries.find((summary) => summary.metric === 'lesion.dice')!
+  assert.equal(lesionDice.overall.count, 1)
+  assert.equal(lesionDice.overall.missing, 0)
+  assert.equal(lesionDice.byCentre.A!.count, 1)
+  const lungDice = summaries.find((summary) => summary.metric === 'lung.dice')!
+  assert.equal(lungDice.overall.count, 2)
+  assert.ok(Math.abs(lungDice.overall.mean - 0.85) < 1e-12)
+})
