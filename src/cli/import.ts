@@ -51,7 +51,8 @@ export async function runImportCommand(argv: string[]): Promise<number> {
   if (folder === undefined) throw new InputError(`missing the ${importer.name} folder; see colinet import --help`)
   if (rest.length > 0) throw new InputError(`unexpected argument ${rest[0]}; colinet import takes one data set and one folder`)
   const task = values.task as Task | undefined
-  if (task === undefined || !TASKS.includes(task)) throw new InputError(`--task expects lung or lesion${task !== undefined ? `, got "${task}"` : ''}`)
+  if (task === undefined) throw new InputError('import needs --task lung or --task lesion: which masks to list')
+  if (!TASKS.includes(task)) throw new InputError(`--task expects lung or lesion, got "${task}"`)
   if (values.output === undefined) throw new InputError('missing -o <manifest.csv>; see colinet import --help')
 
   const log = (message: string) => {

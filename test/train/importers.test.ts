@@ -154,3 +154,21 @@ test('import manifest paths relative below it', async () => {
 test('import command unknown data set', async () => {
   await assert.rejects(() => runImportCommand(['kaggle', root, '--task', 'lung', '-o', join(root, 'x.csv')]), /unknown data set "kaggle"; expected one of medseg, zenodo-covid, mosmed/)
 })
+
+test('import needs a task', async () => {
+  await assert.rejects(() => runImportCommand(['zenodo-covid', join(root, 'zenodo'), '-o', join(root, 'x.csv')]), /import needs --task lung or --task lesion: which masks to list/)
+  await assert.rejects(() => runImportCommand(['zenodo-covid', join(root, 'zenodo'), '--task', 'liver', '-o', join(root, 'x.csv')]), /--task expects lung or lesion, got "liver"/)
+})
+
+test('import of an empty folder names the layout', async () => {
+  const empty = join(root, 'empty-zenodo')
+  mkdirSync(empty, { recursive: true })
+  const { rows, notes } = await zenodoCovidImporter.importFolder(empty, 'lung', quiet)
+  assert.equal(rows.length, 0)
+  // No mask was read, so no note may describe the masks' values.
+  assert.ok(notes.every((note) => !/lung mask has value/.test(note)), notes.join('; '))
+  await assert.rejects(
+    () => runImportCommand(['zenodo-covid', empty, '--task', 'lung', '-o', join(root, 'empty.csv'), '-q']),
+    /found no image with a label to list; check the folder, its layout \(the table of data sets in docs\/training\.md\) and --task/,
+  )
+})

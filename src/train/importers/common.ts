@@ -131,7 +131,9 @@ export function valueCentroidsX(label: Volume, values: [number, number]): [numbe
  */
 export function writeManifest(path: string, rows: readonly ImportRow[], force: boolean): void {
   if (existsSync(path) && !force) throw new InputError(`${path} already exists; use --force to overwrite it, or choose another path with -o`)
-  if (rows.length === 0) throw new InputError('found no image with a label to list; check the folder and --task')
+  if (rows.length === 0) {
+    throw new InputError('found no image with a label to list; check the folder, its layout (the table of data sets in docs/training.md) and --task')
+  }
   const folder = dirname(path)
   const relativeTo = (file: string) => {
     const rel = relative(folder, file)

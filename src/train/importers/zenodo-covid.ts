@@ -79,7 +79,7 @@ async function importFolder(folder: string, task: Task, log: (message: string) =
     rows.push({ image, label, patient, centre, labelMap: sides.labelMap })
   }
 
-  if (task === 'lung') {
+  if (task === 'lung' && rows.length > 0) {
     notes.push(
       disagreements.length === 0
         ? `every lung mask has value ${DOCUMENTED_RIGHT_LUNG_VALUE} on the patient's right, as the data set describes (1 left, 2 right)`
