@@ -123,3 +123,36 @@ test('simulate-lesions rejects one file for both outputs', async () => {
     assert.equal(existsSync(output), false)
   }
 })
+
+test('radiomics writes CSV and JSON files', async () => {
+  const chest = createAnalyticChest([48, 40, 6])
+  const ct = join(folder, 'radiomics-ct.nii.gz')
+  const lung = join(folder, 'radiomics-lung.nii.gz')
+  await writeVolume(ct, chest.ct)
+  await writeVolume(lung, chest.lung)
+  const printed = runColinet(['radiomics', '--ct', ct, '--mask', lung, '--label', '2', '--json', '-o', join(folder, 'features.csv')])
+  assert.equal(printed.status, 0, printed.stderr)
+  const features = JSON.parse(printed.stdout) as Record<string, number>
+  const [header, row, ...rest] = readFileSync(join(folder, 'features.csv'), 'utf8').trimEnd().split('\n')
+  assert.equal(rest.length, 0)
+  assert.deepEqual(header!.split(','), ['ct', 'mask', 'label', ...Object.keys(features)])
+  const cells = row!.split(',')
+  assert.deepEqual(cells.slice(0, 3), [ct, lung, '2'])
+  Object.values(features).forEach((value, n) => assert.ok(Math.abs(Number(cells[3 + n]) - value) <= Math.abs(value) * 1e-9, header!.split(',')[3 + n]))
+
+  const json = join(folder, 'features.json')
+  assert.equal(runColinet(['radiomics', '--ct', ct, '--mask', lung, '-o', json]).status, 0)
+  assert.equal(JSON.parse(readFileSync(json, 'utf8')).label, null)
+  const again = runColinet(['radiomics', '--ct', ct, '--mask', lung, '-o', json])
+  assert.equal(again.status, 2)
+  assert.match(again.stderr, /features\.json already exists; add --force to overwrite it/)
+})
+
+test('radiomics rejects a mask given as CT', async () => {
+  const chest = createAnalyticChest([48, 40, 6])
+  const lung = join(folder, 'radiomics-mask-as-ct.nii.gz')
+  await writeVolume(lung, chest.lung)
+  const run = runColinet(['radiomics', '--ct', lung, '--mask', lung])
+  assert.equal(run.status, 2)
+  assert.match(run.stderr, /--ct .*radiomics-mask-as-ct\.nii\.gz: expected a CT in Hounsfield units/)
+})
