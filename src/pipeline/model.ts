@@ -9,8 +9,10 @@ export type ThresholdSource = 'model metadata' | 'default' | `--${string}`
 export interface SegmentationModel {
   /** File name or label used in reports. */
   name: string
-  /** Version and training information read from the model's metadata. */
-  version: string
+  /** Task and training data, from the model's metadata. */
+  description: string
+  /** SHA-256 of the model file (hexadecimal), which names the exact weights in a report. */
+  sha256: string
   /** False for freshly initialised weights: the output then means nothing. */
   trained: boolean
   inputHeight: number

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { InputError } from '../errors.js'
@@ -74,6 +76,7 @@ export interface LoadModelOptions {
  */
 export async function loadSegmentationModel(path: string | Uint8Array, name: string, options: LoadModelOptions = {}): Promise<SegmentationModel> {
   const session = await SegmentationSession.load(path, { threads: options.threads })
+  const sha256 = createHash('sha256').update(typeof path === 'string' ? readFileSync(path) : path).digest('hex')
   const { metadata } = session
   const expect = options.expect
   if (expect !== undefined && (metadata.task === 'lung' || metadata.task === 'lesion') && metadata.task !== expect.task) {
@@ -87,7 +90,8 @@ export async function loadSegmentationModel(path: string | Uint8Array, name: str
   const width = session.fixedWidth ?? metadata.inputWidth
   return {
     name,
-    version: `${metadata.task} model, ${metadata.trained ? 'trained' : 'UNTRAINED'}${metadata.trainingData ? ` on ${metadata.trainingData}` : ''}`,
+    description: `${metadata.task} model, ${metadata.trained ? 'trained' : 'UNTRAINED'}${metadata.trainingData ? ` on ${metadata.trainingData}` : ''}`,
+    sha256,
     trained: metadata.trained,
     inputHeight: height,
     inputWidth: width,

@@ -10,7 +10,10 @@ import { describeImplausibleLungVolume, measureLungsAndLesions, type LungMeasure
 
 export interface ModelDescription {
   name: string
-  version: string
+  /** Task and training data, from the model's metadata. */
+  description: string
+  /** SHA-256 of the model file: two reports with the same value used the same weights. */
+  sha256: string
   trained: boolean
   /** Probability above which a pixel was counted as lung or lesion. */
   threshold: number
@@ -72,7 +75,8 @@ export interface ReportInputs {
 function describeModel(model: SegmentationModel, mirrorAveraged: boolean): ModelDescription {
   return {
     name: model.name,
-    version: model.version,
+    description: model.description,
+    sha256: model.sha256,
     trained: model.trained,
     threshold: model.threshold,
     thresholdSource: model.thresholdSource,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -46,6 +47,10 @@ test('segment writes NRRD masks, report and overview', async () => {
   assert.ok(Math.abs(report.measurements.lungVolumeMl.right / rightMl - 1) < 0.03, `right ${report.measurements.lungVolumeMl.right} mL`)
   assert.ok(Math.abs(report.measurements.lungVolumeMl.left / leftMl - 1) < 0.03, `left ${report.measurements.lungVolumeMl.left} mL`)
   assert.equal(report.models.lung.trained, true)
+  // The report names the exact model files by their SHA-256.
+  assert.equal(report.models.lung.sha256, createHash('sha256').update(readFileSync(join(folder, 'lung.onnx'))).digest('hex'))
+  assert.equal(report.models.lesion.sha256, createHash('sha256').update(readFileSync(join(folder, 'lesion.onnx'))).digest('hex'))
+  assert.match(report.models.lesion.description, /^lesion model, trained/)
   assert.equal(readFileSync(join(output, 'overview.png')).subarray(1, 4).toString('latin1'), 'PNG')
 
   const csv = readFileSync(join(output, 'report.csv'), 'utf8').trim().split('\n')

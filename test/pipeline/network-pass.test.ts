@@ -11,7 +11,8 @@ const PLANE = WIDTH * HEIGHT
 function fakeModel(foreground: (value: number, x: number) => number): SegmentationModel & { runs: number } {
   const model = {
     name: 'fake',
-    version: 'test',
+    description: 'test',
+    sha256: '',
     trained: true,
     inputHeight: HEIGHT,
     inputWidth: WIDTH,

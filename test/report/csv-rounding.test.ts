@@ -44,7 +44,7 @@ function sampleReport(): SegmentationReport {
       origin: [-228.036842, -93.0631599, -439],
       direction: [1, 0, 0, 0, 0.9999999403953552, 0.000345, 0, -0.000345, 0.9999999403953552],
     },
-    models: { lung: { name: 'lung.onnx', version: 'v1', trained: true, threshold: 0.5, thresholdSource: 'default', mirrorAveraged: false }, lesion: { name: 'lesion.onnx', version: 'v2', trained: true, threshold: 0.8, thresholdSource: 'model metadata', mirrorAveraged: true } },
+    models: { lung: { name: 'lung.onnx', description: 'v1', sha256: 'a1', trained: true, threshold: 0.5, thresholdSource: 'default', mirrorAveraged: false }, lesion: { name: 'lesion.onnx', description: 'v2', sha256: 'b2', trained: true, threshold: 0.8, thresholdSource: 'model metadata', mirrorAveraged: true } },
     removedLesionRegions: { minRegionMl: 2, regions: 31, volumeMl: 10.4569821, surfaceSlivers: { regions: 2, volumeMl: 6.4849 } },
     measurements: {
       lungVolumeMl: { total: 5492.1533877182, right: 3187.6721954727172, left: 2304.4811922454833 },
@@ -75,8 +75,8 @@ test('report CSV keeps columns and rounds', () => {
   assert.equal(rest.length, 0)
   assert.deepEqual(header, [
     'colinetVersion', 'input.path', 'input.description', 'input.size', 'input.spacingMm', 'input.origin', 'input.direction',
-    'models.lung.name', 'models.lung.version', 'models.lung.trained', 'models.lung.threshold', 'models.lung.thresholdSource', 'models.lung.mirrorAveraged',
-    'models.lesion.name', 'models.lesion.version', 'models.lesion.trained', 'models.lesion.threshold', 'models.lesion.thresholdSource', 'models.lesion.mirrorAveraged',
+    'models.lung.name', 'models.lung.description', 'models.lung.sha256', 'models.lung.trained', 'models.lung.threshold', 'models.lung.thresholdSource', 'models.lung.mirrorAveraged',
+    'models.lesion.name', 'models.lesion.description', 'models.lesion.sha256', 'models.lesion.trained', 'models.lesion.threshold', 'models.lesion.thresholdSource', 'models.lesion.mirrorAveraged',
     'removedLesionRegions.minRegionMl', 'removedLesionRegions.regions', 'removedLesionRegions.volumeMl',
     'removedLesionRegions.surfaceSlivers.regions', 'removedLesionRegions.surfaceSlivers.volumeMl',
     'measurements.lungVolumeMl.total', 'measurements.lungVolumeMl.right', 'measurements.lungVolumeMl.left',
@@ -95,7 +95,7 @@ test('report CSV keeps columns and rounds', () => {
   assert.deepEqual(row, [
     '0.1.0', 'ct.nii.gz', 'NIfTI file ct.nii.gz', '512 512 64', '0.841797 0.841797 5', '-228.036842 -93.06316 -439',
     '1 0 0 0 1 0.000345 0 -0.000345 1',
-    'lung.onnx', 'v1', 'true', '0.5', 'default', 'false', 'lesion.onnx', 'v2', 'true', '0.8', 'model metadata', 'true',
+    'lung.onnx', 'v1', 'a1', 'true', '0.5', 'default', 'false', 'lesion.onnx', 'v2', 'b2', 'true', '0.8', 'model metadata', 'true',
     '2', '31', '10.46', '2', '6.48',
     '5492.15', '3187.67', '2304.48',
     '20.56', '7.57', '12.99',
