@@ -98,7 +98,8 @@ async function prepareSession(options: TrainRunOptions): Promise<Session> {
   const classCount = classNames.length
   const previous = options.resume ? readRunRecord(folder) : undefined
 
-  const manifest = await readManifest(settings.manifest, { checkFiles: true })
+  const manifest = await readManifest(settings.manifest, { checkFiles: true, skipMissing: settings.skipInvalid })
+  for (const message of manifest.leftOut) progress.warn(`left out ${message}`)
   progress.log(
     `reading ${manifest.rows.length} CT(s) from ${settings.manifest}; ` +
       `${(bytesPerSlice(spec) / 1e6).toFixed(2)} MB per slice in memory at ${spec.width} x ${spec.height}`,

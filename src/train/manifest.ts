@@ -33,6 +33,8 @@ export interface Manifest {
   /** Absolute path of the manifest file. */
   path: string
   rows: ManifestRow[]
+  /** Rows left out for missing files with `skipMissing`, one message each ("row 3: image not found: ..."). */
+  leftOut: string[]
 }
 
 const REQUIRED_COLUMNS = ['image', 'label', 'patient', 'centre'] as const
@@ -41,6 +43,8 @@ const COLUMN_ALIASES: Record<string, string> = { center: 'centre', label_values:
 export interface ManifestOptions {
   /** Also check that each row's image and label exist, and list missing ones with the other row problems. */
   checkFiles?: boolean
+  /** With checkFiles, leave out rows with a missing file (listed in `leftOut`) instead of failing. */
+  skipMissing?: boolean
 }
 
 /**
@@ -88,6 +92,7 @@ export function parseManifest(text: string, path: string, options: ManifestOptio
   const seenImages = new Map<string, number>()
 
   const problems: string[] = []
+  const leftOut: string[] = []
 
   for (const record of records.slice(1)) {
     if (record.fields.length !== header.length) {
@@ -117,14 +122,22 @@ export function parseManifest(text: string, path: string, options: ManifestOptio
       centre: field('centre'),
       ...(labelMap !== '' ? { labelMap } : {}),
     }
-    if (options.checkFiles) problems.push(...missingFiles(row))
+    const missing = options.checkFiles ? missingFiles(row) : []
+    if (missing.length > 0 && options.skipMissing) {
+      leftOut.push(...missing)
+      continue
+    }
+    problems.push(...missing)
     rows.push(row)
   }
   if (problems.length > 0) {
     throw new InputError(formatProblems(path, problems, 'fix these rows (relative paths start at the manifest\'s folder)'))
   }
+  if (rows.length === 0 && leftOut.length > 0) {
+    throw new InputError(formatProblems(path, leftOut, 'every row names a missing file, so no row is left to train on'))
+  }
   if (rows.length === 0) throw new InputError(`${path}: the manifest has a header but no rows; add one row per CT`)
-  return { path, rows }
+  return { path, rows, leftOut }
 }
 
 /** Lists the row's image and label paths that do not exist, as row problems. */

@@ -106,6 +106,20 @@ test('missing files named with rows', async () => {
   assert.doesNotMatch(message, /row 2/)
 })
 
+test('missing files left out with skipMissing', () => {
+  const lines = ['image,label,patient,centre', 'ct.nii.gz,lungs.nii.gz,p1,A', 'nothere.nii.gz,lungs.nii.gz,p2,A', 'ct.nii,gone.nii.gz,p3,A']
+  const manifest = parseManifest(`${lines.join('\n')}\n`, join(folder, 'manifest.csv'), { checkFiles: true, skipMissing: true })
+  assert.deepEqual(manifest.rows.map((row) => row.row), [2])
+  assert.equal(manifest.leftOut.length, 3)
+  assert.match(manifest.leftOut[0]!, /^row 3: image not found: .*nothere\.nii\.gz$/)
+  assert.match(manifest.leftOut[2]!, /^row 4: label not found: .*gone\.nii\.gz$/)
+  // With no row left, training cannot start.
+  assert.throws(
+    () => parseManifest(`${[lines[0], lines[2]].join('\n')}\n`, join(folder, 'manifest.csv'), { checkFiles: true, skipMissing: true }),
+    /1 row problem; every row names a missing file, so no row is left to train on/,
+  )
+})
+
 test('every row problem in one message', async () => {
   const message = await inputErrorOf(() => manifestOf([
     'image,label,patient,centre',

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -304,4 +304,19 @@ test('train help names defaults', async () => {
   assert.equal(result.status, 0)
   assert.match(result.stdout, /--batch-size <n> +slices per optimiser step \(default 32\)/)
   assert.match(result.stdout, /--lr <rate> +initial learning rate of Adam \(default 0\.001\)/)
+})
+
+test('skip-invalid leaves out rows with missing files', async () => {
+  // The tiny lung manifest plus a row whose CT does not exist.
+  const manifest = join(root, 'lung-data', 'with-missing.csv')
+  const lines = readFileSync(lungManifest, 'utf8').trimEnd().split('\n')
+  writeFileSync(manifest, [...lines, `${join(root, 'lung-data', 'absent.nii.gz')},${lines[1]!.split(',')[1]},absent-patient,A`].join('\n') + '\n')
+  await assert.rejects(
+    () => runTrainCommand(['--task', 'lung', '--data', manifest, '-o', join(root, 'missing-stop'), '--epochs', '1', ...TINY]),
+    /row 6: image not found: .*absent\.nii\.gz/,
+  )
+  const run = join(root, 'missing-skip')
+  assert.equal(await runTrainCommand(['--task', 'lung', '--data', manifest, '-o', run, '--epochs', '1', '--skip-invalid', ...TINY]), 0)
+  assert.equal(runRecord(run).rows.length, lines.length - 1)
+  assert.ok(runRecord(run).rows.every((row) => row.patient !== 'absent-patient'))
 })
