@@ -14,7 +14,7 @@ import {
   type StructureMetrics,
   type StructureOptions,
 } from '../metrics/case.js'
-import { readCohortManifest, summarizeCohort, type CohortCase } from '../metrics/cohort.js'
+import { readCohortManifest, similarCentreWarnings, summarizeCohort, type CohortCase } from '../metrics/cohort.js'
 import { assertLabelVolume, labelPresence, type LabelPresence } from '../metrics/mask.js'
 import { writeCohortReport, type CaseRow } from '../report/cohort-report.js'
 import { formatCsv, formatCsvNumber } from '../report/csv.js'
@@ -247,6 +247,7 @@ export function formatMetricsTable(metrics: StructureMetrics): string {
 async function evaluateCohortCommand(manifestPath: string, output: string, force: boolean, settings: EvaluateSettings): Promise<void> {
   const cases = readCohortManifest(manifestPath)
   assertUsableOutputFolder(output, force)
+  for (const warning of similarCentreWarnings(cases)) console.error(`warning: ${warning}`)
 
   const rows: CaseRow[] = []
   for (const [index, entry] of cases.entries()) {

@@ -79,6 +79,22 @@ export function readCohortManifest(path: string): CohortCase[] {
   })
 }
 
+/**
+ * Returns a warning for each set of centre names that differ only in letter case or spaces
+ * ("CIP Boston", "cip  boston"), which count as separate centres.
+ */
+export function similarCentreWarnings(cases: readonly CohortCase[]): string[] {
+  const byKey = new Map<string, Set<string>>()
+  for (const { centre } of cases) {
+    const key = centre.toLowerCase().replace(/\s+/g, ' ')
+    if (!byKey.has(key)) byKey.set(key, new Set())
+    byKey.get(key)!.add(centre)
+  }
+  return [...byKey.values()]
+    .filter((names) => names.size > 1)
+    .map((names) => `the centres ${[...names].map((name) => `"${name}"`).join(', ')} differ only in letter case or spaces and count as ${names.size} centres; write them alike if they are one`)
+}
+
 /** One metric's statistics per centre and over all cases. */
 export interface MetricSummary {
   metric: string

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { formatMetricsTable } from '../../src/cli/evaluate.js'
 import { evaluateStructure, flattenCaseMetrics, relativeDifferencePercent, type StructureMetrics } from '../../src/metrics/case.js'
-import { summarizeCohort } from '../../src/metrics/cohort.js'
+import { similarCentreWarnings, summarizeCohort } from '../../src/metrics/cohort.js'
 import { writeCohortReport } from '../../src/report/cohort-report.js'
 import { createVolume, type Geometry } from '../../src/volume/volume.js'
 
@@ -136,4 +136,11 @@ test('cohort counts a case only for metrics it has', () => {
   const lungDice = summaries.find((summary) => summary.metric === 'lung.dice')!
   assert.equal(lungDice.overall.count, 2)
   assert.ok(Math.abs(lungDice.overall.mean - 0.85) < 1e-12)
+})
+
+test('centre names that differ in case are flagged', () => {
+  const entry = (caseId: string, centre: string) => ({ row: 2, caseId, centre })
+  const warnings = similarCentreWarnings([entry('a', 'CIP Boston'), entry('b', 'cip  boston'), entry('c', 'Lung-PET-CT-Dx'), entry('d', 'CIP Boston')])
+  assert.deepEqual(warnings, ['the centres "CIP Boston", "cip  boston" differ only in letter case or spaces and count as 2 centres; write them alike if they are one'])
+  assert.deepEqual(similarCentreWarnings([entry('a', 'A'), entry('b', 'B')]), [])
 })
