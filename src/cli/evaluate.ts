@@ -4,6 +4,7 @@ import { parseCommandLine } from './arguments.js'
 import { InputError } from '../errors.js'
 import { checkHounsfieldUnits } from '../pipeline/input-checks.js'
 import { readVolume } from '../io/read.js'
+import { createFolder } from '../io/write.js'
 import {
   evaluateStructure,
   flattenCaseMetrics,
@@ -323,7 +324,7 @@ function assertUsableOutputFolder(folder: string, force: boolean): void {
  */
 export function writeFolderAtomically(folder: string, fill: (temporary: string) => unknown): void {
   const target = resolve(folder)
-  mkdirSync(dirname(target), { recursive: true })
+  createFolder(dirname(target))
   const temporary = join(dirname(target), `.${basename(target)}.partial-${process.pid}`)
   const previous = join(dirname(target), `.${basename(target)}.previous-${process.pid}`)
   rmSync(temporary, { recursive: true, force: true })

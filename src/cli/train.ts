@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import os from 'node:os'
 import { join, resolve } from 'node:path'
 import type { parseArgs } from 'node:util'
 import { parseCommandLine } from './arguments.js'
 import { InputError } from '../errors.js'
+import { createFolder } from '../io/write.js'
 import { DEFAULT_HIGHRESNET_OPTIONS } from '../nn/highresnet.js'
 import { DEFAULT_INPUT_HEIGHT, DEFAULT_INPUT_WIDTH } from '../nn/metadata.js'
 import { DEFAULT_LOSS_OPTIONS } from '../nn/training-graph.js'
@@ -317,7 +318,7 @@ function prepareRunFolder(folder: string, force: boolean): boolean {
     for (const name of Object.values(RUN_FILES)) rmSync(join(folder, name), { force: true })
   }
   const created = !existsSync(folder)
-  mkdirSync(folder, { recursive: true })
+  createFolder(folder)
   const leftovers = readdirSync(folder).filter((name) => name.endsWith('.tmp'))
   for (const name of leftovers) rmSync(join(folder, name), { force: true })
   return created

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { InputError } from '../errors.js'
+import { createFolder } from './write.js'
 
 /**
  * A set of output files written into a hidden staging folder inside the output folder and moved
@@ -28,10 +29,10 @@ export class StagedOutput {
   ) {
     StagedOutput.checkWritable(folder, fileNames, force, staleFileNames)
     this.createdFolder = !existsSync(folder)
-    mkdirSync(folder, { recursive: true })
+    createFolder(folder)
     removeStaleStagingFolders(folder)
     this.stagingFolder = join(folder, `${STAGING_PREFIX}${process.pid}`)
-    mkdirSync(this.stagingFolder, { recursive: true })
+    createFolder(this.stagingFolder)
   }
 
   /**

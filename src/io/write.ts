@@ -77,7 +77,7 @@ export async function writeFilesTogether(files: PendingFile[], options: WriteOpt
   const temporaries: string[] = []
   try {
     for (const { path, write } of files) {
-      mkdirSync(dirname(path), { recursive: true })
+      createFolder(dirname(path))
       const extension = path.toLowerCase().endsWith('.nii.gz') ? '.nii.gz' : extname(path)
       const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp${extension}`)
       temporaries.push(temporary)
@@ -121,6 +121,31 @@ function fileIdentity(path: string): string {
   const folder = dirname(resolve(path))
   const realFolder = existsSync(folder) ? realpathSync(folder) : folder
   return `path ${join(realFolder, basename(path))}`
+}
+
+/**
+ * Creates a folder and its missing parents, one level at a time. Node's recursive mkdirSync was
+ * seen to retry without end where creating a folder fails with ENOENT although its parent exists
+ * (under /proc); here any failure becomes an InputError that names the folder.
+ */
+export function createFolder(path: string): void {
+  const missing: string[] = []
+  let current = resolve(path)
+  while (!existsSync(current)) {
+    missing.unshift(current)
+    const parent = dirname(current)
+    if (parent === current) break
+    current = parent
+  }
+  for (const folder of missing) {
+    try {
+      mkdirSync(folder)
+    } catch (error) {
+      const { code, message } = error as NodeJS.ErrnoException
+      if (code === 'EEXIST' && statSync(folder).isDirectory()) continue
+      throw new InputError(`cannot create the folder ${folder} (${code ?? message}); choose an output location where you can write`)
+    }
+  }
 }
 
 /**

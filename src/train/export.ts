@@ -6,10 +6,10 @@
  * ONNX Runtime's basic graph optimisations include Conv + BatchNormalization fusion, so
  * inference should run as fast as with a folded model. NOTE: that speed was not measured here.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { InputError } from '../errors.js'
-import { checkOutputLocation, checkOutputsDistinct } from '../io/write.js'
+import { checkOutputLocation, checkOutputsDistinct, createFolder } from '../io/write.js'
 import { loadCheckpoint } from '../nn/checkpoint.js'
 import { buildInferenceModel } from '../nn/inference.js'
 import { DEFAULT_INPUT_HEIGHT, DEFAULT_INPUT_WIDTH, DEFAULT_PREPROCESSING, type ModelMetadata } from '../nn/metadata.js'
@@ -53,7 +53,7 @@ export async function exportCheckpoint(checkpointPath: string, outputPath: strin
   const metadata = completeMetadata(checkpoint.model, checkpoint.weights.options.classes)
   if (options.threshold !== undefined) metadata.threshold = options.threshold
   const bytes = buildInferenceModel(checkpoint.weights, metadata, { foldBatchNorm: false })
-  mkdirSync(dirname(outputPath), { recursive: true })
+  createFolder(dirname(outputPath))
   writeFileAtomic(outputPath, bytes)
   return metadata
 }

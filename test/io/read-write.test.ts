@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { readVolume } from '../../src/io/read.js'
-import { volumeFile, writeFilesTogether, writeVolume } from '../../src/io/write.js'
+import { createFolder, volumeFile, writeFilesTogether, writeVolume } from '../../src/io/write.js'
 import { InputError } from '../../src/errors.js'
 import { describeGeometryMismatch, type Volume } from '../../src/volume/volume.js'
 import { requireSharedData } from '../support/data.js'
@@ -259,4 +259,21 @@ test('writeFilesTogether writes all or nothing', async () => {
   } finally {
     rmSync(folder, { recursive: true, force: true })
   }
+})
+
+test('createFolder makes parents and names a folder it cannot make', (t) => {
+  const folder = mkdtempSync(join(tmpdir(), 'colinet-folders-'))
+  try {
+    createFolder(join(folder, 'a', 'b', 'c'))
+    assert.deepEqual(readdirSync(join(folder, 'a', 'b')), ['c'])
+    createFolder(join(folder, 'a', 'b', 'c'))
+    writeFileSync(join(folder, 'file'), '')
+    assert.throws(() => createFolder(join(folder, 'file', 'sub')), (error: unknown) => error instanceof InputError && /cannot create the folder .*file\/sub \(ENOTDIR\)/.test(error.message))
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
+  // Creating a folder under /proc fails with ENOENT although /proc exists; Node's recursive
+  // mkdirSync retried that without end.
+  if (process.platform !== 'linux') return t.skip('needs /proc')
+  assert.throws(() => createFolder('/proc/colinet-no-such-folder/out'), /cannot create the folder \/proc\/colinet-no-such-folder \(ENOENT\)/)
 })
