@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks'
 import { parseCommandLine } from './arguments.js'
 import { InputError } from '../errors.js'
 import { readVolume } from '../io/read.js'
-import { checkOutputsSpareInput, StagedOutput } from '../io/output-folder.js'
+import { checkOutputOutsideInputFolder, checkOutputsSpareInput, StagedOutput } from '../io/output-folder.js'
 import { writeVolume } from '../io/write.js'
 import { isProbabilityThreshold } from '../nn/metadata.js'
 import { MIN_LESION_REGION_ML } from '../pipeline/cleanup.js'
@@ -285,6 +285,7 @@ export async function runSegmentCommand(argv: string[]): Promise<number> {
   const names = outputFileNames(options.format)
   const input = positionals[0]
   checkOutputsSpareInput(options.outputFolder, [...names.all, ...names.otherFormat], input)
+  checkOutputOutsideInputFolder(options.outputFolder, input)
   StagedOutput.checkWritable(options.outputFolder, names.all, options.force, names.otherFormat)
 
   const readStart = performance.now()

@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, readdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs'
+import { basename, dirname, join, resolve, sep } from 'node:path'
 import { InputError } from '../errors.js'
 import { createFolder } from './write.js'
 
@@ -94,6 +94,33 @@ export function checkOutputsSpareInput(folder: string, fileNames: readonly strin
       throw new InputError(`the input ${input} is ${name} in the output folder ${folder}, which this run would overwrite or remove, also with --force; choose another folder with -o, or rename the input`)
     }
   }
+}
+
+/**
+ * Throws InputError when the output folder is a DICOM input folder or lies inside it, where the
+ * masks and reports would be mixed with the slices of the series. A file input may share its
+ * folder with the outputs.
+ */
+export function checkOutputOutsideInputFolder(folder: string, input: string): void {
+  if (!existsSync(input) || !statSync(input).isDirectory()) return
+  const inputFolder = realpathSync(input)
+  const output = realPathOfNewPath(folder)
+  if (output === inputFolder || output.startsWith(`${inputFolder}${sep}`)) {
+    throw new InputError(
+      `the output folder ${folder} lies inside the DICOM folder ${input} that segment reads, so the masks and reports would be mixed with its slices; choose an output folder outside it`,
+    )
+  }
+}
+
+/** Returns the real path of a file or folder that may not exist yet: its nearest existing ancestor resolved, the rest appended. */
+function realPathOfNewPath(path: string): string {
+  const rest: string[] = []
+  let current = resolve(path)
+  while (!existsSync(current) && dirname(current) !== current) {
+    rest.unshift(basename(current))
+    current = dirname(current)
+  }
+  return join(realpathSync(current), ...rest)
 }
 
 const STAGING_PREFIX = '.colinet-partial-'

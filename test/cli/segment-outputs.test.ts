@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
@@ -8,6 +8,7 @@ import { readVolume } from '../../src/io/read.js'
 import { writeVolume } from '../../src/io/write.js'
 import { describeGeometryMismatch } from '../../src/volume/volume.js'
 import { createAnalyticChest } from '../support/analytic-chest.js'
+import { requireSharedData } from '../support/data.js'
 import { runColinet } from '../support/cli.js'
 import { createHuBandModel } from '../support/threshold-model.js'
 
@@ -244,4 +245,19 @@ test('lesion threshold outside (0, 1) rejected', () => {
     assert.match(run.stderr, new RegExp(`--lesion-threshold expects a probability between 0 and 1 \\(exclusive\\), got "${text}"`))
     assert.equal(existsSync(output), false)
   }
+})
+
+test('segment keeps outputs out of a DICOM input folder', (t) => {
+  const dicom = requireSharedData(t, 'ct/cip/ct-64-dicom')
+  if (dicom === undefined) return
+  // A link to the folder counts as the folder.
+  const link = join(folder, 'dicom-link')
+  symlinkSync(dicom, link)
+  const before = readdirSync(dicom).sort()
+  for (const output of [dicom, join(dicom, 'out'), join(link, 'out', 'deeper')]) {
+    const run = runColinet(['segment', dicom, '-o', output, '--force', '--threads', '1'])
+    assert.equal(run.status, 2, output)
+    assert.match(run.stderr, /the output folder .* lies inside the DICOM folder .*ct-64-dicom that segment reads/, output)
+  }
+  assert.deepEqual(readdirSync(dicom).sort(), before)
 })
