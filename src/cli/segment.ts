@@ -46,7 +46,7 @@ Options:
                           mirror image and averaging the two (about 30 % less time; the
                           built-in model's threshold was chosen with averaging, and without
                           it the model marks more normal lung)
-      --batch-size <n>    slices per network run (default 8)
+      --batch-size <n>    slices per network run, 1 to 64 (default 8); larger batches use more memory
       --threads <n>       threads per network run (default: number of cores)
       --force             overwrite existing output files
       --json              print the report as JSON on stdout
@@ -78,6 +78,19 @@ export function parsePositiveInteger(text: string | undefined, option: string, f
   if (text === undefined) return fallback
   const value = Number(text)
   if (!Number.isInteger(value) || value < 1) throw new InputError(`${option} expects a positive integer, got "${text}"`)
+  return value
+}
+
+/**
+ * Largest --batch-size. A 32-channel feature map of one 296 x 216 slice is 8 MB, and a network
+ * keeps several at once, so 64 slices need gigabytes (an estimate, not measured); 100,000 made the
+ * input buffer itself too large for a typed array (a RangeError).
+ */
+const MAX_BATCH_SIZE = 64
+
+export function parseBatchSize(text: string | undefined): number {
+  const value = parsePositiveInteger(text, '--batch-size', 8)
+  if (value > MAX_BATCH_SIZE) throw new InputError(`--batch-size expects a whole number from 1 to ${MAX_BATCH_SIZE}, got "${text}"`)
   return value
 }
 
@@ -274,7 +287,7 @@ export async function runSegmentCommand(argv: string[]): Promise<number> {
     format: parseFormat(values.format),
     force: values.force ?? false,
     json: values.json ?? false,
-    batchSize: parsePositiveInteger(values['batch-size'], '--batch-size', 8),
+    batchSize: parseBatchSize(values['batch-size']),
     minLesionRegionMl: parseMinLesionRegion(values['min-lesion-ml']),
     mirrorAverage: values['no-mirror-average'] !== true,
     progress: new Progress(verbosityOf(values)),

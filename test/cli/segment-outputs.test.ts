@@ -131,6 +131,7 @@ test('segment rejects conflicting options', () => {
   const cases: [string[], RegExp][] = [
     [['--threads', '999999'], /--threads expects a whole number from 1 to \d+ \(4 times the \d+ cores here\), got "999999"/],
     [['--threads', '1.5'], /--threads expects a whole number from 1 to \d+/],
+    [['--batch-size', '100000'], /--batch-size expects a whole number from 1 to 64, got "100000"/],
     [['-q', '-v'], /--quiet and --verbose cannot be combined: use one of them/],
     [['--series', '1.2.3'], /--series selects a series in a DICOM folder, but .*chest\.nrrd is a file; leave out --series or give the folder/],
     [['--threads', '1', '--batch-size', '4', '--threads', '2'], /--threads was given twice \("1" and "2"\); give it once/],
