@@ -2,7 +2,7 @@ import type { SegmentationResult } from '../pipeline/segment.js'
 import { NETWORK_STAGES } from '../pipeline/segment.js'
 import { MIN_LESION_REGION_ML, type RemovedLesionRegions } from '../pipeline/cleanup.js'
 import type { SegmentationModel } from '../pipeline/model.js'
-import { BUILT_IN_LESION_MODEL_NAME, describeLesionWithinFalsePositiveRange, describeLooserLesionSettings } from '../pipeline/models.js'
+import { BUILT_IN_LESION_MODEL_NAME, BUILT_IN_LESION_MODEL_NOTE, describeLesionWithinFalsePositiveRange, describeLooserLesionSettings } from '../pipeline/models.js'
 import type { Volume } from '../volume/volume.js'
 import { formatCsvField, formatCsvNumber, type CsvPrecision } from './csv.js'
 import { computeRadiomics, RADIOMIC_FEATURE_NAMES } from '../metrics/radiomics/radiomics.js'
@@ -257,6 +257,7 @@ export function reportToText(report: SegmentationReport): string {
     `lesion       ${formatNumber(m.lesionVolumeMl.total)} mL (right ${formatNumber(m.lesionVolumeMl.right)}, left ${formatNumber(m.lesionVolumeMl.left)})`,
     ...removedRegionsLine(report.removedLesionRegions),
     `affected     ${formatNumber(m.percentAffected.total, 1, ' %')} of lung (right ${formatNumber(m.percentAffected.right, 1, ' %')}, left ${formatNumber(m.percentAffected.left, 1, ' %')})`,
+    ...(report.models.lesion.name === BUILT_IN_LESION_MODEL_NAME ? [`             ${BUILT_IN_LESION_MODEL_NOTE}`] : []),
     `lung HU      mean ${formatNumber(m.lungHu.mean)}, SD ${formatNumber(m.lungHu.sd)}`,
     `lesion HU    mean ${formatNumber(m.lesionHu.mean)}, SD ${formatNumber(m.lesionHu.sd)}`,
     `slices       ${report.slices.total} (the lesion network ran on the ${report.slices.lesionNetwork} with lung${report.models.lesion.mirrorAveraged ? ' and on their left-right mirror images' : ''})`,

@@ -138,6 +138,12 @@ test('printed report splits the time', () => {
   assert.ok(lines.includes('time         2.2 s (networks 0.8 s, reading, clean-up, measuring and writing 1.4 s)'), lines.join('\n'))
 })
 
+test('printed report qualifies the built-in lesion model', () => {
+  const note = (name: string) => reportToText({ ...sampleReport(), models: { ...sampleReport().models, lesion: { ...sampleReport().models.lesion, name } } })
+  assert.match(note('models/lesion.onnx'), /\n {13}the built-in lesion model learned from simulated pneumonia only \(Dice on simulated lesions in a held-out scan: 0\.74 at 5 % of the lung to 0\.85 at 35 %/)
+  assert.doesNotMatch(note('lesion.onnx'), /simulated pneumonia/)
+})
+
 test('metric CSV precision by unit', () => {
   assert.deepEqual(csvPrecisionOfMetric('lesion.hausdorff95Mm'), { decimals: 3 })
   assert.deepEqual(csvPrecisionOfMetric('lung.referenceVolumeMl'), { decimals: 2 })
