@@ -24,6 +24,32 @@ export interface LungCleanupResult {
   warnings: string[]
 }
 
+/** Lung in the first or last axial slice, in mL, from which segment warns that the scan may cut the lung off. */
+export const LUNG_AT_SCAN_END_MIN_ML = 1
+
+/**
+ * Returns a warning when the lung fills at least LUNG_AT_SCAN_END_MIN_ML of the lowest or the
+ * highest axial slice of the canonical grid (axis 2 from feet to head). The scan may then end
+ * inside the lung, and the lung volume and % affected cover only the part scanned.
+ */
+export function describeLungAtScanEnds(labels: Uint8Array, size: Vec3, spacingMm: Vec3): string | undefined {
+  const plane = size[0] * size[1]
+  const voxelMl = voxelVolumeMl(spacingMm)
+  const lungMlIn = (k: number): number => {
+    let count = 0
+    for (let p = k * plane; p < (k + 1) * plane; p++) if (labels[p] !== 0) count++
+    return count * voxelMl
+  }
+  const ends = [
+    { ml: lungMlIn(0), name: 'lowest', part: 'base' },
+    ...(size[2] > 1 ? [{ ml: lungMlIn(size[2] - 1), name: 'highest', part: 'apex' }] : []),
+  ].filter((end) => end.ml >= LUNG_AT_SCAN_END_MIN_ML)
+  if (ends.length === 0) return undefined
+  const where = ends.map((end) => `the ${end.name} axial slice (${end.ml.toFixed(1)} mL)`).join(' and ')
+  const parts = ends.map((end) => end.part).join(' or ')
+  return `the lung reaches ${where}, so the scan may cut off part of the lung ${parts}; lung volume and % affected then cover only the part scanned`
+}
+
 /**
  * Cleans a binary lung mask on the canonical grid, where axis 0 runs from patient right to left.
  * It keeps the two largest 6-connected components and labels them right and left by position

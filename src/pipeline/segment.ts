@@ -3,7 +3,7 @@ import { geometryOf, type Volume } from '../volume/volume.js'
 import { frameForVolume } from './body-crop.js'
 import { removeCentralAirways } from '../sim/label-lungs.js'
 import {
-  cleanLungMask, joinLesionsToLung, LESION_JOIN_BITE_RADIUS_MM, LESION_JOIN_LUNG_PROBABILITY, MIN_LESION_REGION_ML,
+  cleanLungMask, describeLungAtScanEnds, joinLesionsToLung, LESION_JOIN_BITE_RADIUS_MM, LESION_JOIN_LUNG_PROBABILITY, MIN_LESION_REGION_ML,
   type RemovedLesionRegions,
 } from './cleanup.js'
 import { describeIncludedMasses, describeLesionInMasses, includeMassesAtLungBorder, markLungOutlineBites } from './pleural-masses.js'
@@ -115,6 +115,8 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
   const masses = includeMassesAtLungBorder(lungCleanup.labels, canonical, 2)
   const massNote = describeIncludedMasses(masses, lungCleanup.labels, canonical, { sliceAxis: 2, superiorStep: 1 }, 'overview')
   if (massNote !== undefined) warnings.push(massNote)
+  const scanEndNote = describeLungAtScanEnds(lungCleanup.labels, canonical.size, canonical.spacingMm)
+  if (scanEndNote !== undefined) warnings.push(scanEndNote)
   const lungSlices = allSlices.filter((k) => hasForeground(lungCleanup.labels, k * nx * ny, nx * ny))
   endStage('lungCleanup')
 
