@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks'
-import { geometryOf, type Volume } from '../volume/volume.js'
+import { geometryOf, voxelVolumeMl, type Volume } from '../volume/volume.js'
 import { frameForVolume } from './body-crop.js'
 import { removeCentralAirways } from '../sim/label-lungs.js'
 import {
@@ -45,6 +45,8 @@ export interface SegmentationResult {
   stageSeconds: Record<Stage, number>
   /** The lesion regions removed for being smaller than the minimum. */
   removedLesionRegions: RemovedLesionRegions
+  /** Solid tissue at the lung border that the lung mask took in (a tumour or dense consolidation), in mL per side. */
+  massIncludedInLungMl: { total: number; right: number; left: number }
   /** Whether the lesion network's output was averaged with that of the mirrored slices. */
   lesionMirrorAveraged: boolean
   slicesWithLung: number
@@ -172,6 +174,11 @@ export async function segmentCt(ct: Volume, options: SegmentOptions): Promise<Se
     labels,
     stageSeconds,
     removedLesionRegions,
+    massIncludedInLungMl: {
+      total: (masses.right + masses.left) * voxelVolumeMl(canonical.spacingMm),
+      right: masses.right * voxelVolumeMl(canonical.spacingMm),
+      left: masses.left * voxelVolumeMl(canonical.spacingMm),
+    },
     lesionMirrorAveraged,
     slicesWithLung: lungSlices.length,
     slicesProcessedByLungNetwork: nz,

@@ -45,7 +45,11 @@ export interface SegmentationReport {
   models: { lung: ModelDescription; lesion: ModelDescription }
   /** Lesion regions removed for being smaller than the minimum (colinet segment --min-lesion-ml). */
   removedLesionRegions: RemovedLesionRegions
-  measurements: LungMeasurements
+  /**
+   * Measurements of the masks. massIncludedInLungMl is the solid tissue at the lung border that
+   * the lung mask took in (a tumour or dense consolidation), already counted in the lung volume.
+   */
+  measurements: LungMeasurements & { massIncludedInLungMl: { total: number; right: number; left: number } }
   /**
    * PyRadiomics-named first-order and shape features (bin width 25 HU) of the whole lung and of
    * all lesions; null for an empty mask.
@@ -112,7 +116,7 @@ export function buildSegmentationReport(inputs: ReportInputs): SegmentationRepor
   const network = NETWORK_STAGES.reduce((sum, stage) => sum + (result.stageSeconds[stage] ?? 0), 0)
   timingSeconds.total = total
 
-  const measurements = measureLungsAndLesions(ct, result.lung, result.lesion)
+  const measurements = { ...measureLungsAndLesions(ct, result.lung, result.lesion), massIncludedInLungMl: { ...result.massIncludedInLungMl } }
   return {
     colinetVersion: inputs.colinetVersion,
     input: {
@@ -179,7 +183,7 @@ export function lesionVolumeCautions(lesionModel: SegmentationModel, measurement
 const REPORT_CSV_PRECISION: ReadonlyArray<[RegExp, CsvPrecision]> = [
   [/^input\.size$|^slices\.|^measurements\.(lung|lesion)Hu\.voxels$|^removedLesionRegions\.(surfaceSlivers\.)?regions$/, { decimals: 0 }],
   [/^input\.(spacingMm|origin|direction)$/, { decimals: 6 }],
-  [/^measurements\.(lung|lesion)VolumeMl\./, { decimals: 2 }],
+  [/^measurements\.(lung|lesion)VolumeMl\.|^measurements\.massIncludedInLungMl\./, { decimals: 2 }],
   [/^measurements\.percentAffected\./, { decimals: 2 }],
   [/^measurements\.(lung|lesion)Hu\.(mean|sd)$/, { decimals: 1 }],
   [/^radiomics\./, { significantDigits: 6 }],

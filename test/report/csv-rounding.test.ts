@@ -52,6 +52,7 @@ function sampleReport(): SegmentationReport {
       percentAffected: { total: 0.3744289056018539, right: 0.237528371135579, left: null },
       lungHu: { mean: -812.4669736157879, sd: 201.930912641023, voxels: 1550094 },
       lesionHu: { mean: null, sd: null, voxels: 0 },
+      massIncludedInLungMl: { total: 46.1234567, right: 46.1234567, left: 0 },
     },
     radiomics: {
       lung: {
@@ -84,6 +85,7 @@ test('report CSV keeps columns and rounds', () => {
     'measurements.percentAffected.total', 'measurements.percentAffected.right', 'measurements.percentAffected.left',
     'measurements.lungHu.mean', 'measurements.lungHu.sd', 'measurements.lungHu.voxels',
     'measurements.lesionHu.mean', 'measurements.lesionHu.sd', 'measurements.lesionHu.voxels',
+    'measurements.massIncludedInLungMl.total', 'measurements.massIncludedInLungMl.right', 'measurements.massIncludedInLungMl.left',
     'radiomics.lung.original_firstorder_Energy', 'radiomics.lung.original_firstorder_Entropy', 'radiomics.lung.original_firstorder_Median',
     'radiomics.lung.original_firstorder_Mean', 'radiomics.lung.original_firstorder_Uniformity',
     ...RADIOMIC_FEATURE_NAMES.map((name) => `radiomics.lesion.${name}`),
@@ -102,6 +104,7 @@ test('report CSV keeps columns and rounds', () => {
     '0.37', '0.24', '',
     '-812.5', '201.9', '1550094',
     '', '', '0',
+    '46.12', '46.12', '0',
     '1086430000000', '4.29036', '-865', '-812.467', '0.0729461',
     ...RADIOMIC_FEATURE_NAMES.map(() => ''),
     '64', '54', '64', '54',
