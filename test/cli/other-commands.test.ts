@@ -10,6 +10,15 @@ import { runColinet } from '../support/cli.js'
 const folder = mkdtempSync(join(tmpdir(), 'colinet-commands-'))
 after(() => rmSync(folder, { recursive: true, force: true }))
 
+/** Writes the analytic chest's CT and lung labels as `<prefix>-ct.nii.gz` and `<prefix>-lung.nii.gz`. */
+async function writeChest(prefix: string): Promise<{ ct: string; lung: string }> {
+  const chest = createAnalyticChest([48, 40, 6])
+  const paths = { ct: join(folder, `${prefix}-ct.nii.gz`), lung: join(folder, `${prefix}-lung.nii.gz`) }
+  await writeVolume(paths.ct, chest.ct)
+  await writeVolume(paths.lung, chest.lung)
+  return paths
+}
+
 test('evaluate rejects a label neither mask has', async () => {
   const chest = createAnalyticChest([32, 28, 6])
   const mask = join(folder, 'lung.nii.gz')
@@ -88,11 +97,7 @@ test('label-lungs never overwrites its input', async () => {
 })
 
 test('simulate-lesions never overwrites its inputs', async () => {
-  const chest = createAnalyticChest([48, 40, 6])
-  const ct = join(folder, 'simulate-ct.nii.gz')
-  const lung = join(folder, 'simulate-lung.nii.gz')
-  await writeVolume(ct, chest.ct)
-  await writeVolume(lung, chest.lung)
+  const { ct, lung } = await writeChest('simulate')
   const before = [readFileSync(ct), readFileSync(lung)]
   const lesion = join(folder, 'simulate-lesion.nii.gz')
   const cases: [string[], RegExp][] = [
@@ -110,11 +115,7 @@ test('simulate-lesions never overwrites its inputs', async () => {
 })
 
 test('simulate-lesions rejects one file for both outputs', async () => {
-  const chest = createAnalyticChest([48, 40, 6])
-  const ct = join(folder, 'both-ct.nii.gz')
-  const lung = join(folder, 'both-lung.nii.gz')
-  await writeVolume(ct, chest.ct)
-  await writeVolume(lung, chest.lung)
+  const { ct, lung } = await writeChest('both')
   const output = join(folder, 'both-out.nii.gz')
   for (const force of [[], ['--force']]) {
     const run = runColinet(['simulate-lesions', ct, '--lung', lung, '-o', output, '--lesion-output', output, ...force])
@@ -125,11 +126,7 @@ test('simulate-lesions rejects one file for both outputs', async () => {
 })
 
 test('radiomics writes CSV and JSON files', async () => {
-  const chest = createAnalyticChest([48, 40, 6])
-  const ct = join(folder, 'radiomics-ct.nii.gz')
-  const lung = join(folder, 'radiomics-lung.nii.gz')
-  await writeVolume(ct, chest.ct)
-  await writeVolume(lung, chest.lung)
+  const { ct, lung } = await writeChest('radiomics')
   const printed = runColinet(['radiomics', '--ct', ct, '--mask', lung, '--label', '2', '--json', '-o', join(folder, 'features.csv')])
   assert.equal(printed.status, 0, printed.stderr)
   const features = JSON.parse(printed.stdout) as Record<string, number>
