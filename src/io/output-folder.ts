@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs'
-import { basename, dirname, join, resolve, sep } from 'node:path'
+import { join, sep } from 'node:path'
 import { InputError } from '../errors.js'
-import { createFolder } from './write.js'
+import { createFolder, realPathOfNewPath } from './write.js'
 
 /**
  * A set of output files written into a hidden staging folder inside the output folder and moved
@@ -110,17 +110,6 @@ export function checkOutputOutsideInputFolder(folder: string, input: string): vo
       `the output folder ${folder} lies inside the DICOM folder ${input} that segment reads, so the masks and reports would be mixed with its slices; choose an output folder outside it`,
     )
   }
-}
-
-/** Returns the real path of a file or folder that may not exist yet: its nearest existing ancestor resolved, the rest appended. */
-function realPathOfNewPath(path: string): string {
-  const rest: string[] = []
-  let current = resolve(path)
-  while (!existsSync(current) && dirname(current) !== current) {
-    rest.unshift(basename(current))
-    current = dirname(current)
-  }
-  return join(realpathSync(current), ...rest)
 }
 
 const STAGING_PREFIX = '.colinet-partial-'

@@ -117,10 +117,21 @@ function fileIdentity(path: string): string {
     const { dev, ino } = statSync(path)
     return `file ${dev}:${ino}`
   }
-  // The folder may be reached through a link, so it is resolved where it exists.
-  const folder = dirname(resolve(path))
-  const realFolder = existsSync(folder) ? realpathSync(folder) : folder
-  return `path ${join(realFolder, basename(path))}`
+  return `path ${realPathOfNewPath(path)}`
+}
+
+/**
+ * Returns the real path of a file or folder that may not exist yet: its nearest existing
+ * ancestor with links resolved, and the rest of the path appended.
+ */
+export function realPathOfNewPath(path: string): string {
+  const rest: string[] = []
+  let current = resolve(path)
+  while (!existsSync(current) && dirname(current) !== current) {
+    rest.unshift(basename(current))
+    current = dirname(current)
+  }
+  return join(realpathSync(current), ...rest)
 }
 
 /**
