@@ -56,7 +56,8 @@ export async function readVolume(path: string, options: ReadOptions = {}): Promi
 
   const format = volumeFormatOf(path)
   if (format === undefined) {
-    const supported = VOLUME_EXTENSIONS.map(([extension]) => extension).join(', ')
+    // A .dcm file is one slice; the series is read from its folder.
+    const supported = VOLUME_EXTENSIONS.filter(([, name]) => name !== 'DICOM').map(([extension]) => extension).join(', ')
     throw new InputError(`unsupported file format: ${basename(path)} (expected one of ${supported}, or a DICOM folder)`)
   }
   if (format === 'DICOM') {

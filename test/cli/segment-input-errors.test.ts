@@ -30,7 +30,7 @@ test('segment rejects a missing input', () => {
 test('segment rejects an unknown format', () => {
   const path = join(folder, 'notes.txt')
   writeFileSync(path, 'not an image')
-  expectRejected(path, /unsupported file format: notes\.txt \(expected one of \.nii\.gz/)
+  expectRejected(path, /unsupported file format: notes\.txt \(expected one of \.nii\.gz, \.nii, \.nrrd, \.nhdr, \.mha, \.mhd, or a DICOM folder\)/)
 })
 
 test('segment rejects a damaged NRRD quietly', () => {
