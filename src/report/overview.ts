@@ -149,7 +149,7 @@ function captionedSvg(image: RgbImage, caption: OverviewCaption, tileLabels: Arr
     `<rect x="8" y="${28 + shift}" width="10" height="10" fill="${rgb(RIGHT_LUNG_COLOUR)}"/><text x="22" y="${37 + shift}">right lung</text>`,
     `<rect x="100" y="${28 + shift}" width="10" height="10" fill="${rgb(LEFT_LUNG_COLOUR)}"/><text x="114" y="${37 + shift}">left lung</text>`,
     `<rect x="186" y="${28 + shift}" width="10" height="10" fill="${rgb(LESION_COLOUR)}"/><text x="200" y="${37 + shift}">lesion</text>`,
-    `<text x="260" y="${37 + shift}">lung window: level ${WINDOW_LEVEL_HU} HU, width ${WINDOW_WIDTH_HU} HU; patient right on the left</text>`,
+    `<text x="260" y="${37 + shift}">lung window: level ${WINDOW_LEVEL_HU} HU, width ${WINDOW_WIDTH_HU} HU; patient right on the left; axial slices numbered from the feet</text>`,
   ].join('')
   const warning = caption.untrained
     ? `<text x="${image.width - 8}" y="${37 + shift}" text-anchor="end" fill="rgb(255,64,64)" font-weight="bold">UNTRAINED MODEL: masks are meaningless</text>`
