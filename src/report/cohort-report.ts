@@ -19,6 +19,10 @@ export interface CaseRow {
 
 const OVERALL = 'overall'
 
+const STATISTICS_NOTE =
+  'Statistics: min, max, mean ± sample SD, and the 95 % confidence interval of the mean from the t distribution. ' +
+  'The interval is not clipped to the range of the metric, so with few cases a Dice interval can reach below 0 or above 1.'
+
 const UNDEFINED_VALUES_NOTE =
   'Undefined values (n/a) are left out and counted: a distance to an empty mask, for example, or the relative error of a value in HU ' +
   `(mean HU, or a first-order feature such as Maximum) whose reference lies within ${HU_RELATIVE_ERROR_MIN_REFERENCE} HU of 0, ` +
@@ -138,7 +142,7 @@ function markdownReport(summaries: MetricSummary[], centres: string[], caseCount
   const lines = [
     '# Segmentation evaluation',
     '',
-    `${caseCount} cases from ${centres.length} centre(s). Statistics: min, max, mean ± sample SD, and the 95 % confidence interval of the mean from the t distribution. ${UNDEFINED_VALUES_NOTE}`,
+    `${caseCount} cases from ${centres.length} centre(s). ${STATISTICS_NOTE} ${UNDEFINED_VALUES_NOTE}`,
     '',
   ]
   for (const table of groupTables(summaries, centres)) {
@@ -159,7 +163,7 @@ function htmlReport(summaries: MetricSummary[], centres: string[], caseCount: nu
       'td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}img{max-width:100%;margin:1em 0}</style>',
     '</head><body>',
     '<h1>Segmentation evaluation</h1>',
-    `<p>${caseCount} cases from ${centres.length} centre(s). Statistics: min, max, mean ± sample SD, and the 95 % confidence interval of the mean from the t distribution. ${escapeXml(UNDEFINED_VALUES_NOTE)}</p>`,
+    `<p>${caseCount} cases from ${centres.length} centre(s). ${escapeXml(STATISTICS_NOTE)} ${escapeXml(UNDEFINED_VALUES_NOTE)}</p>`,
   ]
   for (const table of groupTables(summaries, centres)) {
     parts.push(`<h2>${escapeXml(table.title)}</h2><table><tr>${TABLE_HEADER.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr>`)

@@ -106,6 +106,7 @@ test('cohort leaves undefined errors out', () => {
   mkdirSync(output)
   writeCohortReport(output, cases, summaries)
   const markdown = readFileSync(join(output, 'report.md'), 'utf8')
+  assert.ok(markdown.includes('The interval is not clipped to the range of the metric'), markdown)
   assert.ok(markdown.includes('| Lesion Maximum (firstorder) relative error (%) | 1 (+1 n/a) | 300 | 300 | 300 ± n/a | n/a to n/a |'), markdown)
   assert.ok(markdown.includes('| Lesion Maximum (firstorder) difference (HU) | 2 | 360 | 360 | 360 ± 0 | 360 to 360 |'), markdown)
   const casesCsv = readFileSync(join(output, 'cases.csv'), 'utf8').split('\n')
