@@ -83,8 +83,8 @@ export function parsePositiveInteger(text: string | undefined, option: string, f
 
 /**
  * Largest --batch-size. A 32-channel feature map of one 296 x 216 slice is 8 MB, and a network
- * keeps several at once, so 64 slices need gigabytes (an estimate, not measured); 100,000 made the
- * input buffer itself too large for a typed array (a RangeError).
+ * keeps several at once, so 64 slices need gigabytes (an estimate, not measured). A batch of
+ * 100,000 made the input buffer itself too large for a typed array (a RangeError).
  */
 const MAX_BATCH_SIZE = 64
 

@@ -135,9 +135,9 @@ export function realPathOfNewPath(path: string): string {
 }
 
 /**
- * Creates a folder and its missing parents, one level at a time. Node's recursive mkdirSync was
- * seen to retry without end where creating a folder fails with ENOENT although its parent exists
- * (under /proc); here any failure becomes an InputError that names the folder.
+ * Creates a folder and its missing parents, one level at a time, and turns any failure into an
+ * InputError that names the folder. Node's recursive mkdirSync was seen to retry without end
+ * under /proc, where creating a folder fails with ENOENT although its parent exists.
  */
 export function createFolder(path: string): void {
   const missing: string[] = []
