@@ -111,7 +111,7 @@ export function boxPlotSvg(title: string, axisLabel: string, groups: BoxGroup[])
 /**
  * Draws a heatmap with one row per feature and one column per group, each cell coloured by its
  * value on a diverging blue-white-red scale symmetric around 0 and labelled with the value.
- * Column names and the legend wrap at spaces to fit; a column is widened to its longest word.
+ * Column names and the legend wrap at spaces to fit, and a column is widened to its longest word.
  */
 export function heatmapSvg(title: string, legendLabel: string, rows: string[], columns: string[], values: number[][]): string {
   const longestWord = Math.max(0, ...columns.flatMap((column) => column.split(' ').map((word) => word.length)))
@@ -155,13 +155,13 @@ export function heatmapSvg(title: string, legendLabel: string, rows: string[], c
 }
 
 /**
- * Average advance of a Noto Sans character at font size 12, in pixels: estimates (about 0.55 em)
- * for wrapping text, with more room for names that must not run into their neighbours.
+ * Average advance of a Noto Sans character at font size 12, in pixels, for wrapping text: estimates
+ * of 0.55 em for the legend and 0.6 em for names, which must not run into their neighbours.
  */
 const COLUMN_CHARACTER_WIDTH = 7.2
 const LEGEND_CHARACTER_WIDTH = 6.6
 
-/** Splits text at spaces into lines of at most `maxCharacters`; a longer word keeps a line of its own. */
+/** Splits text at spaces into lines of at most `maxCharacters`. A longer word gets a line of its own. */
 export function wrapWords(text: string, maxCharacters: number): string[] {
   const lines: string[] = []
   let line = ''
